@@ -1,0 +1,69 @@
+# modtx - top-level build.  `make` builds build/modtx and build/libmodtx.a;
+# `make test` builds and runs the CUnit suites (exit status is the verdict).
+CC       ?= cc
+AR       ?= ar
+OPT      ?= -O2 -g
+WARN      = -std=c11 -Wall -Wextra -Wshadow -Wstrict-prototypes -Werror
+CPPFLAGS += -D_POSIX_C_SOURCE=200809L -Ihost
+CFLAGS   += $(OPT) $(WARN) -MMD -MP
+LDLIBS   += -lopenblas -lcjson -lm -lpthread
+BUILD    ?= build
+
+LIB_SRCS  := $(filter-out host/main.c,$(wildcard host/*.c))
+LIB_OBJS  := $(LIB_SRCS:%.c=$(BUILD)/%.o)
+CLI_OBJS  := $(BUILD)/host/main.o
+TEST_SRCS := $(filter-out tests/test_main.c,$(wildcard tests/test_*.c))
+TEST_OBJS := $(TEST_SRCS:%.c=$(BUILD)/%.o) $(BUILD)/tests/test_main.o
+DEPS      := $(LIB_OBJS:.o=.d) $(CLI_OBJS:.o=.d) $(TEST_OBJS:.o=.d)
+
+.PHONY: all test asan deps bench check-long clean teacher
+
+# Library and CLI.
+all: $(BUILD)/modtx $(BUILD)/libmodtx.a
+
+$(BUILD)/libmodtx.a: $(LIB_OBJS)
+	$(AR) rcs $@ $^
+
+$(BUILD)/modtx: $(CLI_OBJS) $(BUILD)/libmodtx.a
+	$(CC) $(CFLAGS) -o $@ $^ $(LDFLAGS) $(LDLIBS)
+
+$(BUILD)/%.o: %.c
+	@mkdir -p $(dir $@)
+	$(CC) $(CPPFLAGS) $(CFLAGS) -c -o $@ $<
+
+# Every tests/test_NAME.c defines `void mtx_suite_NAME(void)`; the list of
+# suites is generated so adding a file is enough to add a suite.
+$(BUILD)/tests/suites.def: $(TEST_SRCS)
+	@mkdir -p $(dir $@)
+	@for f in $(notdir $(basename $(TEST_SRCS))); do echo "SUITE($${f#test_})"; done > $@.tmp && mv $@.tmp $@
+
+$(BUILD)/tests/test_main.o: CPPFLAGS += -I$(BUILD)/tests
+$(BUILD)/tests/test_main.o: $(BUILD)/tests/suites.def
+
+$(BUILD)/test_modtx: $(TEST_OBJS) $(BUILD)/libmodtx.a
+	$(CC) $(CFLAGS) -o $@ $^ $(LDFLAGS) -lcunit $(LDLIBS)
+
+# Run the unit and integration suites; exit status is non-zero on any failure.
+test: $(BUILD)/test_modtx $(BUILD)/modtx
+	MTX_BIN=$(BUILD)/modtx OPENBLAS_NUM_THREADS=2 $(BUILD)/test_modtx
+
+# The same suites under AddressSanitizer and UndefinedBehaviorSanitizer.
+asan:
+	$(MAKE) BUILD=build/asan OPT="-O1 -g -fsanitize=address,undefined -fno-omit-frame-pointer -fno-sanitize-recover=all" \
+	    LDFLAGS="-fsanitize=address,undefined" test
+
+# Install the Debian packages the project needs (run as root).
+deps:
+	apt-get update
+	DEBIAN_FRONTEND=noninteractive apt-get install -y --no-install-recommends \
+	    build-essential libopenblas-dev libcunit1-dev libcjson-dev pocketsphinx-en-us
+
+# Training-speed and decode-speed benchmark; writes build/bench/train.json.
+bench: $(BUILD)/modtx
+	@mkdir -p $(BUILD)/bench
+	OPENBLAS_NUM_THREADS=2 $(BUILD)/modtx bench --config models/g2p-teacher.json --threads 2 --out $(BUILD)/bench/train.json
+
+clean:
+	rm -rf $(BUILD)
+
+-include $(DEPS)
