@@ -104,24 +104,25 @@ static void residual_branch(float *out, const float *x, float *branch, int64_t n
     for (int64_t i = 0; i < n; i++) out[i] = x[i] + branch[i];
 }
 
-mtx_status mtx_forward(mtx_acts *a, const mtx_net *n, const mtx_batch *b, const mtx_fwd_opts *o) {
-    mtx_status st = check_batch(a, n, b);
-    if (st) return st;
+/* Encoder stack into a->enc_out. reuse_layer_acts: inference mode, every
+ * layer writes into a->enc[0] and the residual stream ping-pongs between
+ * enc_res slots 0 and 1, so only one layer of activations is needed. */
+static void encoder_forward(mtx_acts *a, const mtx_net *n, const mtx_batch *b,
+                            const mtx_fwd_opts *o, int reuse_layer_acts) {
     const mtx_model_config *c = n->cfg;
-    const int C = c->d_model, F = c->d_ff, H = c->num_heads, V = c->tgt_vocab_size;
-    const int Ns = b->B * b->S, Nt = b->B * b->T;
+    const int C = c->d_model, F = c->d_ff, H = c->num_heads;
+    const int Ns = b->B * b->S;
     const float eps = c->layer_norm_epsilon;
     const size_t RC = (size_t)a->cap_rows * (size_t)C;
-
-    /* encoder */
     mtx_embed_forward(a->enc_res, b->src, n->w->src_emb, n->w->src_pos, b->B, b->S, C);
     mtx_dropout(a->enc_res, (int64_t)Ns * C, o->dropout, o->seed, stream_of(o, SITE_SRC_EMB));
     mtx_attn_shape sa = { b->B, b->S, b->S, H, C / H, 0, b->src_len };
+    const float *last = a->enc_res;
     for (int l = 0; l < n->n_enc; l++) {
         const mtx_enc_layer *w = n->enc[l];
-        mtx_enc_acts *e = &a->enc[l];
-        const float *x = a->enc_res + (size_t)l * RC;
-        float *out = a->enc_res + (size_t)(l + 1) * RC;
+        mtx_enc_acts *e = &a->enc[reuse_layer_acts ? 0 : l];
+        const float *x = reuse_layer_acts ? a->enc_res + (size_t)(l % 2) * RC : a->enc_res + (size_t)l * RC;
+        float *out = reuse_layer_acts ? a->enc_res + (size_t)((l + 1) % 2) * RC : a->enc_res + (size_t)(l + 1) * RC;
         mtx_rmsnorm_forward(e->a1, e->rstd1, x, w->ln1, Ns, C, eps);
         mtx_linear(e->qkv, e->a1, w->qkv, Ns, C, 3 * C, 0);
         mtx_attention_forward(e->att, e->P, e->qkv, 3 * C, e->qkv + C, e->qkv + 2 * C, 3 * C, &sa);
@@ -132,8 +133,30 @@ mtx_status mtx_forward(mtx_acts *a, const mtx_net *n, const mtx_batch *b, const 
         mtx_relu_forward(e->r, e->h, (int64_t)Ns * F);
         mtx_linear(out, e->r, w->wo, Ns, F, C, 0);
         residual_branch(out, e->xmid, out, (int64_t)Ns * C, o, SITE_ENC + 2 * l + 1);
+        last = out;
     }
-    mtx_rmsnorm_forward(a->enc_out, a->enc_rstd, a->enc_res + (size_t)n->n_enc * RC, n->w->enc_ln, Ns, C, eps);
+    mtx_rmsnorm_forward(a->enc_out, a->enc_rstd, last, n->w->enc_ln, Ns, C, eps);
+}
+
+mtx_status mtx_encode(mtx_acts *a, const mtx_net *n, const mtx_batch *b) {
+    if (b->B < 1 || b->S < 1 || b->S > a->max_len || (int64_t)b->B * b->S > a->cap_rows ||
+        b->S > n->cfg->max_source_positions)
+        return mtx_set_error(MTX_ERR_ARG, "source batch %dx%d exceeds capacity", b->B, b->S);
+    mtx_fwd_opts o = { 0.0f, 0, 0 };
+    encoder_forward(a, n, b, &o, a->n_enc < n->n_enc);
+    return MTX_OK;
+}
+
+mtx_status mtx_forward(mtx_acts *a, const mtx_net *n, const mtx_batch *b, const mtx_fwd_opts *o) {
+    mtx_status st = check_batch(a, n, b);
+    if (st) return st;
+    const mtx_model_config *c = n->cfg;
+    const int C = c->d_model, F = c->d_ff, H = c->num_heads, V = c->tgt_vocab_size;
+    const int Ns = b->B * b->S, Nt = b->B * b->T;
+    const float eps = c->layer_norm_epsilon;
+    const size_t RC = (size_t)a->cap_rows * (size_t)C;
+
+    encoder_forward(a, n, b, o, 0);
 
     /* decoder */
     mtx_embed_forward(a->dec_res, b->tgt_in, n->w->tgt_emb, n->w->tgt_pos, b->B, b->T, C);

@@ -82,6 +82,10 @@ typedef struct {
 /* Forward pass; fills the activations and a->logits (B*T, V). */
 mtx_status mtx_forward(mtx_acts *a, const mtx_net *n, const mtx_batch *b, const mtx_fwd_opts *o);
 
+/* Encoder only, for inference (no dropout): fills a->enc_out (B*S, C). Works
+ * with activations sized for one encoder layer (mtx_acts_init n_enc = 1). */
+mtx_status mtx_encode(mtx_acts *a, const mtx_net *n, const mtx_batch *b);
+
 /* Label-smoothed cross-entropy on a->logits; writes a->d_logits for a mean
  * over the batch's target tokens. Returns the summed smoothed loss. */
 double mtx_loss(mtx_acts *a, const mtx_batch *b, float smoothing, double *nll, int64_t *correct);

@@ -1,0 +1,69 @@
+/* cli_train.c - `modtx train`. */
+#include "cli.h"
+#include "train.h"
+
+#include <stdio.h>
+#include <string.h>
+#include <unistd.h>
+
+static const char train_help[] =
+    "usage: modtx train --config FILE --out DIR [--resume]\n"
+    "\n"
+    "Trains an encoder-decoder transformer. FILE holds the model keys (d_model,\n"
+    "num_heads, d_ff, num_layers, num_decoder_layers, ...) and a \"training\" object.\n"
+    "Progress goes to stderr; DIR receives checkpoints (config.json,\n"
+    "model.safetensors, vocabularies, train_state.safetensors) every\n"
+    "checkpoint_every steps and a JSON-lines log, metrics.jsonl.\n"
+    "  --resume   continue the run in DIR from its last checkpoint; the loss\n"
+    "             curve equals that of an uninterrupted run\n";
+
+typedef struct {
+    int tty;
+} progress_ctx;
+
+static void fmt_time(char *buf, size_t n, double s) {
+    if (s < 0) s = 0;
+    long t = (long)(s + 0.5);
+    snprintf(buf, n, "%ld:%02ld:%02ld", t / 3600, t / 60 % 60, t % 60);
+}
+
+static void on_progress(const mtx_train_progress *p, void *vctx) {
+    progress_ctx *c = vctx;
+    char el[32], eta[32];
+    fmt_time(el, sizeof el, p->elapsed_s);
+    fmt_time(eta, sizeof eta, p->eta_s);
+    if (p->kind == 0) {
+        fprintf(stderr, "%sstep %lld/%lld  loss %.4f  lr %.2e  |g| %.3f  %.0f tok/s  %.2f GFLOP/s  elapsed %s  eta %s%s",
+                c->tty ? "\r\033[K" : "", (long long)p->step, (long long)p->max_steps, p->loss, p->lr,
+                p->grad_norm, p->tokens_per_s, p->gflops, el, eta, c->tty ? "" : "\n");
+    } else if (p->kind == 1) {
+        fprintf(stderr, "%sstep %lld/%lld  dev nll %.4f  dev token acc %.2f%%\n", c->tty ? "\r\033[K" : "",
+                (long long)p->step, (long long)p->max_steps, p->dev_nll, 100.0 * p->dev_acc);
+    } else if (!c->tty) {
+        fprintf(stderr, "step %lld/%lld  checkpoint written\n", (long long)p->step, (long long)p->max_steps);
+    }
+    fflush(stderr);
+}
+
+int mtx_cmd_train(int argc, char **argv) {
+    const char *config = NULL, *out = NULL;
+    int resume = 0;
+    const mtx_opt opts[] = { { "--config", &config, NULL }, { "--out", &out, NULL }, { "--resume", NULL, &resume } };
+    int r = mtx_parse_opts(argc, argv, opts, 3, train_help, NULL, 0, NULL);
+    if (r) return r == 1 ? 0 : 2;
+    if (!config || !out) {
+        fprintf(stderr, "modtx train: --config and --out are required (see --help)\n");
+        return 2;
+    }
+    char cmd[2048] = "modtx";
+    for (int i = 0; i < argc; i++) {
+        size_t l = strlen(cmd);
+        snprintf(cmd + l, sizeof cmd - l, " %s", argv[i]);
+    }
+    progress_ctx c = { isatty(2) };
+    mtx_status st = mtx_train_run(config, out, resume, cmd, on_progress, &c);
+    if (c.tty) fputc('\n', stderr);
+    if (st) return mtx_fail("train");
+    fprintf(stderr, "modtx train: model written to %s\n", out);
+    return 0;
+}
