@@ -126,6 +126,7 @@ void mtx_attention_backward(float *dq, float *dk, float *dv, int qs, int kvs,
 }
 
 void mtx_relu_forward(float *out, const float *h, int64_t n) {
+    /* out may alias h (in-place use in decoding): no restrict here */
     for (int64_t i = 0; i < n; i++) out[i] = h[i] > 0.0f ? h[i] : 0.0f;
 }
 
@@ -207,11 +208,18 @@ uint64_t mtx_hash64(uint64_t x) {
 
 void mtx_dropout(float *x, int64_t n, float p, uint64_t seed, uint64_t stream) {
     if (p <= 0.0f) return;
-    const uint64_t base = mtx_hash64(seed ^ mtx_hash64(stream));
+    /* per-element mask bits: a 32-bit integer hash (lowbias32) of the element
+     * index mixed with a 64-bit hash of (seed, stream); cheap and vectorisable */
+    const uint32_t base = (uint32_t)(mtx_hash64(seed ^ mtx_hash64(stream)) >> 32);
     const uint32_t thresh = (uint32_t)((double)p * 4294967296.0);
     const float keep = 1.0f / (1.0f - p);
     for (int64_t i = 0; i < n; i++) {
-        uint32_t r = (uint32_t)(mtx_hash64(base + (uint64_t)i) >> 32);
-        x[i] = r < thresh ? 0.0f : x[i] * keep;
+        uint32_t h = base ^ ((uint32_t)i * 0x9E3779B9u);
+        h ^= h >> 16;
+        h *= 0x7FEB352Du;
+        h ^= h >> 15;
+        h *= 0x846CA68Bu;
+        h ^= h >> 16;
+        x[i] = h < thresh ? 0.0f : x[i] * keep;
     }
 }
