@@ -2,6 +2,7 @@
 #include "checkpoint.h"
 #include "fsutil.h"
 
+#include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -60,9 +61,9 @@ typedef struct {
 
 static mtx_status read_one(void *p, const char *name, int ndim, const int64_t *shape, float *data) {
     read_ctx *c = p;
-    mtx_status st = mtx_st_read_f32(c->f, name, ndim, shape, data);
-    if (st) return mtx_set_error(st, "%s: %s", c->path, mtx_last_error());
-    return MTX_OK;
+    /* the reader's message names the file already (and re-wrapping
+     * mtx_last_error() in mtx_set_error() would overlap source and target) */
+    return mtx_st_read_f32(c->f, name, ndim, shape, data);
 }
 
 static mtx_status count_one(void *p, const char *name, int ndim, const int64_t *shape, float *data) {
@@ -86,7 +87,7 @@ mtx_status mtx_model_read_tensors(mtx_model *m, const mtx_st_file *f, const char
         return mtx_set_error(MTX_ERR_FORMAT, "%s: %zu tensors, expected %zu (unknown tensor names present)",
                              path, mtx_st_count(f) - extra, expected);
     for (size_t i = 0; i < m->n_params; i++)
-        if (!(m->params[i] == m->params[i]) || m->params[i] > 3.4e38f || m->params[i] < -3.4e38f)
+        if (!isfinite(m->params[i]))
             return mtx_set_error(MTX_ERR_FORMAT, "%s: non-finite parameter value", path);
     return MTX_OK;
 }

@@ -189,8 +189,11 @@ mtx_status mtx_config_load_training(const char *path, mtx_model_config *m, mtx_t
         if (!st) st = read_keys(path, tr, train_keys, NKEYS(train_keys), t, "training.", NULL);
     }
     cJSON_Delete(root);
-    if (!st) st = mtx_model_config_validate(m, 1);
-    if (!st) st = mtx_train_config_validate(t);
+    if (!st && (mtx_model_config_validate(m, 1) || mtx_train_config_validate(t))) {
+        char why[256];
+        snprintf(why, sizeof why, "%s", mtx_last_error());
+        st = mtx_set_error(MTX_ERR_ARG, "%s: %s", path, why);
+    }
     return st;
 }
 
@@ -206,8 +209,11 @@ mtx_status mtx_model_config_load(const char *path, mtx_model_config *m) {
         }
     st = read_keys(path, root, model_keys, NKEYS(model_keys), m, "", NULL);
     cJSON_Delete(root);
-    if (!st) st = mtx_model_config_validate(m, 0);
-    if (st == MTX_ERR_ARG) st = MTX_ERR_FORMAT;
+    if (!st && mtx_model_config_validate(m, 0)) {
+        char why[256];
+        snprintf(why, sizeof why, "%s", mtx_last_error());
+        st = mtx_set_error(MTX_ERR_FORMAT, "%s: %s", path, why);
+    }
     return st;
 }
 

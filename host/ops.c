@@ -199,6 +199,51 @@ double mtx_crossentropy(float *dlogits, const float *logits, const int32_t *targ
     return loss;
 }
 
+double mtx_kl_distill(float *dlogits, const float *student, const float *teacher,
+                      const int32_t *targets, int N, int V, float tau, float scale) {
+    /* L = tau^2 sum_j pt_j (log pt_j - log ps_j);  dL/dz_s = tau (ps - pt) */
+    double loss = 0.0;
+    const double it = 1.0 / (double)tau;
+    for (int n = 0; n < N; n++) {
+        if (targets[n] < 0) continue;
+        const float *s = student + (int64_t)n * V, *t = teacher + (int64_t)n * V;
+        double ms = -INFINITY, mt = -INFINITY;
+        for (int j = 0; j < V; j++) {
+            if (s[j] * it > ms) ms = s[j] * it;
+            if (t[j] * it > mt) mt = t[j] * it;
+        }
+        double zs = 0, zt = 0;
+        for (int j = 0; j < V; j++) {
+            zs += exp(s[j] * it - ms);
+            zt += exp(t[j] * it - mt);
+        }
+        const double ls = ms + log(zs), lt = mt + log(zt);
+        double kl = 0;
+        for (int j = 0; j < V; j++) {
+            double lpt = t[j] * it - lt, lps = s[j] * it - ls, pt = exp(lpt);
+            kl += pt * (lpt - lps);
+            if (dlogits) dlogits[(int64_t)n * V + j] += (float)(scale * tau * (exp(lps) - pt));
+        }
+        loss += (double)tau * tau * kl;
+    }
+    return loss;
+}
+
+double mtx_mse(float *dx, const float *x, const float *t, const uint8_t *mask, int N, int C,
+               float scale) {
+    double sum = 0.0;
+    for (int n = 0; n < N; n++) {
+        if (mask && !mask[n]) continue;
+        for (int c = 0; c < C; c++) {
+            int64_t i = (int64_t)n * C + c;
+            float d = x[i] - t[i];
+            sum += (double)d * d;
+            if (dx) dx[i] += scale * 2.0f * d;
+        }
+    }
+    return sum;
+}
+
 uint64_t mtx_hash64(uint64_t x) {
     x += 0x9E3779B97F4A7C15ull;
     x = (x ^ (x >> 30)) * 0xBF58476D1CE4E5B9ull;

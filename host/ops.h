@@ -55,6 +55,18 @@ void mtx_embed_backward(float *demb, float *dpos, const float *dout, const int32
 double mtx_crossentropy(float *dlogits, const float *logits, const int32_t *targets, int N,
                         int V, float eps, float scale, double *nll, int64_t *correct);
 
+/* Distillation loss KL(teacher || student) on temperature-scaled logits,
+ * tau^2 * sum_j pt_j (log pt_j - log ps_j) with p = softmax(logits / tau),
+ * over rows whose target is non-negative. Adds scale * d/dstudent to dlogits
+ * (when non-NULL) and returns the summed loss (before scale). */
+double mtx_kl_distill(float *dlogits, const float *student, const float *teacher,
+                      const int32_t *targets, int N, int V, float tau, float scale);
+
+/* Mean-squared error sum over the rows r with mask[r] != 0 (mask NULL: all):
+ * returns sum (x - t)^2 and adds scale * 2 (x - t) to dx (when non-NULL). */
+double mtx_mse(float *dx, const float *x, const float *t, const uint8_t *mask, int N, int C,
+               float scale);
+
 /* Inverted dropout, in place: x[i] *= keep(i) / (1 - p). The mask is a pure
  * function of (seed, stream, i), so backward calls this on the gradient with
  * the same arguments instead of storing the mask. p == 0 leaves x untouched. */

@@ -166,6 +166,49 @@ static void test_crossentropy_grad(void) {
     CU_ASSERT_DOUBLE_EQUAL(l0, nll, 1e-9);
 }
 
+typedef struct { float s[XN * XV], t[XN * XV]; int32_t y[XN]; } kd_ctx;
+static double kd_loss(void *p) {
+    kd_ctx *c = p;
+    return mtx_kl_distill(NULL, c->s, c->t, c->y, XN, XV, 2.0f, 1.0f);
+}
+static void test_kl_distill_grad(void) {
+    kd_ctx c;
+    const int32_t y[XN] = { 1, -1, 0, 3 };
+    memcpy(c.y, y, sizeof y);
+    randn(c.s, XN * XV, 2.0f);
+    randn(c.t, XN * XV, 2.0f);
+    float d[XN * XV] = { 0 };
+    double num[XN * XV];
+    double l = mtx_kl_distill(d, c.s, c.t, c.y, XN, XV, 2.0f, 1.0f);
+    CU_ASSERT(l > 0);
+    numeric(num, c.s, XN * XV, 1e-2f, kd_loss, &c);
+    CU_ASSERT(grad_close("KL distillation", d, num, XN * XV, 1e-3));
+    for (int j = 0; j < XV; j++) CU_ASSERT_EQUAL(d[1 * XV + j], 0.0f);
+    /* identical logits: zero loss and zero gradient */
+    memcpy(c.t, c.s, sizeof c.s);
+    memset(d, 0, sizeof d);
+    CU_ASSERT_DOUBLE_EQUAL(mtx_kl_distill(d, c.s, c.t, c.y, XN, XV, 2.0f, 1.0f), 0.0, 1e-9);
+    for (int j = 0; j < XN * XV; j++) CU_ASSERT_DOUBLE_EQUAL(d[j], 0.0, 1e-7);
+}
+
+typedef struct { float x[RN * RC], t[RN * RC]; uint8_t mask[RN]; } mse_ctx;
+static double mse_loss(void *p) {
+    mse_ctx *c = p;
+    return mtx_mse(NULL, c->x, c->t, c->mask, RN, RC, 1.0f);
+}
+static void test_mse_grad(void) {
+    mse_ctx c;
+    randn(c.x, RN * RC, 1.0f);
+    randn(c.t, RN * RC, 1.0f);
+    for (int i = 0; i < RN; i++) c.mask[i] = i != 2;
+    float d[RN * RC] = { 0 };
+    double num[RN * RC];
+    mtx_mse(d, c.x, c.t, c.mask, RN, RC, 1.0f);
+    numeric(num, c.x, RN * RC, 1e-2f, mse_loss, &c);
+    CU_ASSERT(grad_close("hidden-state MSE", d, num, RN * RC, 1e-3));
+    for (int j = 0; j < RC; j++) CU_ASSERT_EQUAL(d[2 * RC + j], 0.0f);
+}
+
 static void test_relu_grad(void) {
     float h[6] = { -1.0f, 0.5f, 2.0f, -0.3f, 1e-3f, -2.0f }, out[6], dout[6] = { 1, 2, 3, 4, 5, 6 }, dh[6];
     mtx_relu_forward(out, h, 6);
@@ -280,6 +323,8 @@ void mtx_suite_grad(void) {
     CU_add_test(s, "causal attention backward vs finite differences", test_attention_causal_grad);
     CU_add_test(s, "embedding backward vs finite differences", test_embed_grad);
     CU_add_test(s, "label-smoothed cross-entropy vs finite differences", test_crossentropy_grad);
+    CU_add_test(s, "KL distillation loss vs finite differences", test_kl_distill_grad);
+    CU_add_test(s, "hidden-state MSE vs finite differences", test_mse_grad);
     CU_add_test(s, "relu backward", test_relu_grad);
     CU_add_test(s, "dropout masks are reproducible", test_dropout_mask);
     CU_add_test(s, "whole-model loss vs finite differences", test_model_grad);
