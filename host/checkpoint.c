@@ -3,6 +3,7 @@
 #include "fsutil.h"
 
 #include <math.h>
+#include <cjson/cJSON.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -130,3 +131,21 @@ void mtx_bundle_free(mtx_bundle *b) {
     free(b->config_json);
     memset(b, 0, sizeof *b);
 }
+
+/* Data paths of the run that trained a model, from config.json provenance. */
+mtx_status mtx_bundle_train_config(const mtx_bundle *b, const char *dir, mtx_train_config *t) {
+    *t = mtx_train_config_default();
+    cJSON *root = cJSON_Parse(b->config_json);
+    const cJSON *p = root ? cJSON_GetObjectItemCaseSensitive(root, "modtx") : NULL;
+    const cJSON *tr = p ? cJSON_GetObjectItemCaseSensitive(p, "training") : NULL;
+    static const char *keys[] = { "data", "train", "dev", "test" };
+    char *dst[] = { t->data, t->train, t->dev, t->test };
+    for (int i = 0; tr && i < 4; i++) {
+        const cJSON *v = cJSON_GetObjectItemCaseSensitive(tr, keys[i]);
+        if (cJSON_IsString(v) && strlen(v->valuestring) < MTX_PATH_MAX) strcpy(dst[i], v->valuestring);
+    }
+    cJSON_Delete(root);
+    if (!tr) return mtx_set_error(MTX_ERR_FORMAT, "%s/config.json: no training provenance; pass --data FILE", dir);
+    return MTX_OK;
+}
+

@@ -30,6 +30,10 @@ mtx_status mtx_bundle_save(const char *dir, const mtx_model *m, const mtx_vocab 
 mtx_status mtx_bundle_load(const char *dir, mtx_bundle *b);
 void mtx_bundle_free(mtx_bundle *b);
 
+/* The data paths of the run that trained a model (config.json provenance
+ * "modtx"."training"), on top of the default training config. */
+mtx_status mtx_bundle_train_config(const mtx_bundle *b, const char *dir, mtx_train_config *t);
+
 /* Loads the model tensors of an open safetensors file into m (shapes from m->cfg). */
 mtx_status mtx_model_read_tensors(mtx_model *m, const mtx_st_file *f, const char *path);
 

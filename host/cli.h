@@ -3,6 +3,8 @@
 #ifndef MTX_CLI_H
 #define MTX_CLI_H
 
+#include "train.h"
+
 #include <stdio.h>
 
 int mtx_cmd_train(int argc, char **argv);
@@ -10,6 +12,12 @@ int mtx_cmd_eval(int argc, char **argv);
 int mtx_cmd_predict(int argc, char **argv);
 int mtx_cmd_info(int argc, char **argv);
 int mtx_cmd_bench(int argc, char **argv);
+int mtx_cmd_modularize(int argc, char **argv);
+int mtx_cmd_assemble(int argc, char **argv);
+int mtx_cmd_sweep(int argc, char **argv);
+
+/* Prints training progress to stderr; ctx points to an int: stderr is a TTY. */
+void mtx_cli_progress(const mtx_train_progress *p, void *ctx);
 
 /* Option table: value options take the next argument; flags set *flag = 1. */
 typedef struct {

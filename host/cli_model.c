@@ -13,23 +13,6 @@
 #include <stdlib.h>
 #include <string.h>
 
-/* Data paths of the run that trained a model, from config.json provenance. */
-static mtx_status training_data_of(const mtx_bundle *b, const char *dir, mtx_train_config *t) {
-    *t = mtx_train_config_default();
-    cJSON *root = cJSON_Parse(b->config_json);
-    const cJSON *p = root ? cJSON_GetObjectItemCaseSensitive(root, "modtx") : NULL;
-    const cJSON *tr = p ? cJSON_GetObjectItemCaseSensitive(p, "training") : NULL;
-    static const char *keys[] = { "data", "train", "dev", "test" };
-    char *dst[] = { t->data, t->train, t->dev, t->test };
-    for (int i = 0; tr && i < 4; i++) {
-        const cJSON *v = cJSON_GetObjectItemCaseSensitive(tr, keys[i]);
-        if (cJSON_IsString(v) && strlen(v->valuestring) < MTX_PATH_MAX) strcpy(dst[i], v->valuestring);
-    }
-    cJSON_Delete(root);
-    if (!tr) return mtx_set_error(MTX_ERR_FORMAT, "%s/config.json: no training provenance; pass --data FILE", dir);
-    return MTX_OK;
-}
-
 static const char eval_help[] =
     "usage: modtx eval --model DIR [--split dev|test] [--data FILE] [--beam K] [--alpha A]\n"
     "                  [--threads N] [--json]\n"
@@ -88,7 +71,7 @@ int mtx_cmd_eval(int argc, char **argv) {
         split = data;
     } else {
         mtx_train_config t;
-        st = training_data_of(&b, model, &t);
+        st = mtx_bundle_train_config(&b, model, &t);
         if (!st) st = mtx_dataset_load(&d, &t, &b.model.cfg, model);
         if (!st && which == MTX_SPLIT_TEST && !d.has_test)
             st = mtx_set_error(MTX_ERR_ARG, "the model's training data has no test split");

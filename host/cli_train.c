@@ -17,29 +17,25 @@ static const char train_help[] =
     "  --resume   continue the run in DIR from its last checkpoint; the loss\n"
     "             curve equals that of an uninterrupted run\n";
 
-typedef struct {
-    int tty;
-} progress_ctx;
-
 static void fmt_time(char *buf, size_t n, double s) {
     if (s < 0) s = 0;
     long t = (long)(s + 0.5);
     snprintf(buf, n, "%ld:%02ld:%02ld", t / 3600, t / 60 % 60, t % 60);
 }
 
-static void on_progress(const mtx_train_progress *p, void *vctx) {
-    progress_ctx *c = vctx;
+void mtx_cli_progress(const mtx_train_progress *p, void *vctx) {
+    const int tty = *(const int *)vctx;
     char el[32], eta[32];
     fmt_time(el, sizeof el, p->elapsed_s);
     fmt_time(eta, sizeof eta, p->eta_s);
     if (p->kind == 0) {
         fprintf(stderr, "%sstep %lld/%lld  loss %.4f  lr %.2e  |g| %.3f  %.0f tok/s  %.2f GFLOP/s  elapsed %s  eta %s%s",
-                c->tty ? "\r\033[K" : "", (long long)p->step, (long long)p->max_steps, p->loss, p->lr,
-                p->grad_norm, p->tokens_per_s, p->gflops, el, eta, c->tty ? "" : "\n");
+                tty ? "\r\033[K" : "", (long long)p->step, (long long)p->max_steps, p->loss, p->lr,
+                p->grad_norm, p->tokens_per_s, p->gflops, el, eta, tty ? "" : "\n");
     } else if (p->kind == 1) {
-        fprintf(stderr, "%sstep %lld/%lld  dev nll %.4f  dev token acc %.2f%%\n", c->tty ? "\r\033[K" : "",
+        fprintf(stderr, "%sstep %lld/%lld  dev nll %.4f  dev token acc %.2f%%\n", tty ? "\r\033[K" : "",
                 (long long)p->step, (long long)p->max_steps, p->dev_nll, 100.0 * p->dev_acc);
-    } else if (!c->tty) {
+    } else if (!tty) {
         fprintf(stderr, "step %lld/%lld  checkpoint written\n", (long long)p->step, (long long)p->max_steps);
     }
     fflush(stderr);
@@ -60,9 +56,9 @@ int mtx_cmd_train(int argc, char **argv) {
         size_t l = strlen(cmd);
         snprintf(cmd + l, sizeof cmd - l, " %s", argv[i]);
     }
-    progress_ctx c = { isatty(2) };
-    mtx_status st = mtx_train_run(config, out, resume, cmd, on_progress, &c);
-    if (c.tty) fputc('\n', stderr);
+    int tty = isatty(2);
+    mtx_status st = mtx_train_run(config, out, resume, cmd, mtx_cli_progress, &tty);
+    if (tty) fputc('\n', stderr);
     if (st) return mtx_fail("train");
     fprintf(stderr, "modtx train: model written to %s\n", out);
     return 0;

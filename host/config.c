@@ -274,3 +274,11 @@ char *mtx_train_config_to_json(const mtx_train_config *t) {
     cJSON_Delete(o);
     return s;
 }
+
+mtx_status mtx_train_config_from_object(const char *path, const void *obj, mtx_train_config *t) {
+    const cJSON *o = obj;
+    if (!cJSON_IsObject(o)) return mtx_set_error(MTX_ERR_FORMAT, "%s: 'training' must be an object", path);
+    mtx_status st = check_unknown(path, o, train_keys, NKEYS(train_keys), NULL, "training.");
+    if (!st) st = read_keys(path, o, train_keys, NKEYS(train_keys), t, "training.", NULL);
+    return st;
+}

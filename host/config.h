@@ -64,6 +64,10 @@ mtx_status mtx_model_config_load(const char *path, mtx_model_config *m);
 mtx_status mtx_model_config_save(const char *path, const mtx_model_config *m,
                                  const char *extra_json);
 
+/* Overrides fields of t from a parsed cJSON object (the "training" object of
+ * another config file); unknown keys are an error naming path. */
+mtx_status mtx_train_config_from_object(const char *path, const void *obj, mtx_train_config *t);
+
 /* Serialises the training config as a JSON object (caller frees). */
 char *mtx_train_config_to_json(const mtx_train_config *t);
 

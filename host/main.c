@@ -15,6 +15,9 @@ static const struct {
     { "eval", mtx_cmd_eval, "score a model on the dev or test split (PER, WER)" },
     { "predict", mtx_cmd_predict, "transcribe words given as arguments or on stdin" },
     { "info", mtx_cmd_info, "show a model's config, parameter count and provenance" },
+    { "modularize", mtx_cmd_modularize, "train a bank of modularized layers from a teacher" },
+    { "assemble", mtx_cmd_assemble, "write the assembly of a bank for a compression ratio" },
+    { "sweep", mtx_cmd_sweep, "evaluate every reachable compression ratio of a bank" },
     { "bench", mtx_cmd_bench, "measure training throughput against OpenBLAS peak" },
 };
 

@@ -1,0 +1,375 @@
+/* cli_modular.c - `modtx modularize`, `modtx assemble` and `modtx sweep`. */
+#include "assemble.h"
+#include "cli.h"
+#include "fsutil.h"
+#include "gemm.h"
+#include "modular.h"
+
+#include <cjson/cJSON.h>
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+
+static void join_args(char *cmd, size_t cap, int argc, char **argv) {
+    snprintf(cmd, cap, "modtx");
+    for (int i = 0; i < argc; i++) {
+        size_t l = strlen(cmd);
+        snprintf(cmd + l, cap - l, " %s", argv[i]);
+    }
+}
+
+static const char modularize_help[] =
+    "usage: modtx modularize --teacher DIR --out DIR [--config FILE] [--resume]\n"
+    "\n"
+    "Trains a bank of modularized layers m(g, j) (each replacing g consecutive\n"
+    "teacher layers) in one phase: multi-grained module replacing with a\n"
+    "curriculum replacement rate, cross-entropy + KL distillation + hidden-state\n"
+    "MSE; the teacher stays frozen. FILE (default models/g2p-modular.json\n"
+    "settings built in) sets granularities, loss weights and the \"training\"\n"
+    "object. Progress, checkpoints and --resume behave as in `modtx train`.\n";
+
+int mtx_cmd_modularize(int argc, char **argv) {
+    const char *teacher = NULL, *out = NULL, *config = NULL;
+    int resume = 0;
+    const mtx_opt opts[] = { { "--teacher", &teacher, NULL }, { "--out", &out, NULL },
+                             { "--config", &config, NULL }, { "--resume", NULL, &resume } };
+    int r = mtx_parse_opts(argc, argv, opts, 4, modularize_help, NULL, 0, NULL);
+    if (r) return r == 1 ? 0 : 2;
+    if (!teacher || !out) {
+        fprintf(stderr, "modtx modularize: --teacher and --out are required (see --help)\n");
+        return 2;
+    }
+    char cmd[2048];
+    join_args(cmd, sizeof cmd, argc, argv);
+    int tty = isatty(2);
+    mtx_status st = mtx_modularize_run(teacher, out, config, resume, cmd, mtx_cli_progress, &tty);
+    if (tty) fputc('\n', stderr);
+    if (st) return mtx_fail("modularize");
+    fprintf(stderr, "modtx modularize: bank written to %s\n", out);
+    return 0;
+}
+
+static int parse_strategy(const char *cmd, const char *s, mtx_strategy *out) {
+    if (!strcmp(s, "size")) *out = MTX_STRATEGY_SIZE;
+    else if (!strcmp(s, "speed")) *out = MTX_STRATEGY_SPEED;
+    else if (!strcmp(s, "search")) *out = MTX_STRATEGY_SEARCH;
+    else {
+        fprintf(stderr, "modtx %s: --strategy must be size, speed or search\n", cmd);
+        return -1;
+    }
+    return 0;
+}
+
+/* Provenance of an assembled model: the bank's data provenance plus the tiling. */
+static char *assembly_provenance(const mtx_bank_dir *bd, const char *bank_dir, const mtx_assembly *a,
+                                 const char *strategy, const char *cmd) {
+    cJSON *root = cJSON_CreateObject(), *p = cJSON_AddObjectToObject(root, "modtx");
+    cJSON *bj = cJSON_Parse(bd->teacher.config_json);
+    const cJSON *bp = bj ? cJSON_GetObjectItemCaseSensitive(bj, "modtx") : NULL;
+    const cJSON *tr = bp ? cJSON_GetObjectItemCaseSensitive(bp, "training") : NULL;
+    cJSON_AddStringToObject(p, "kind", "assembly");
+    if (tr) cJSON_AddItemToObject(p, "training", cJSON_Duplicate(tr, 1));
+    cJSON_Delete(bj);
+    cJSON_AddStringToObject(p, "bank", bank_dir);
+    char te[512], td[512];
+    mtx_tiling_format(&a->enc, te, sizeof te);
+    mtx_tiling_format(&a->dec, td, sizeof td);
+    cJSON *t = cJSON_AddObjectToObject(p, "tiling");
+    cJSON_AddStringToObject(t, "encoder", te);
+    cJSON_AddStringToObject(t, "decoder", td);
+    cJSON_AddNumberToObject(p, "ratio", mtx_assembly_ratio(&bd->bank, a));
+    cJSON_AddStringToObject(p, "strategy", strategy);
+    cJSON_AddStringToObject(p, "command", cmd);
+    char *s = cJSON_PrintUnformatted(root);
+    cJSON_Delete(root);
+    return s;
+}
+
+static const char assemble_help[] =
+    "usage: modtx assemble --model BANK --ratio R --strategy size|speed|search --out DIR\n"
+    "                      [--dev-words N]\n"
+    "\n"
+    "Writes a standalone model directory holding the assembly of teacher layers\n"
+    "and modules chosen for compression ratio R (teacher layers / assembled\n"
+    "layers). size: fewest parameters; speed: lowest estimated decode latency;\n"
+    "search: best greedy WER on the first N dev words (default 1000). The\n"
+    "tiling is recorded in config.json; eval, predict and info accept the result.\n";
+
+int mtx_cmd_assemble(int argc, char **argv) {
+    const char *model = NULL, *ratio_s = NULL, *strat_s = NULL, *out = NULL, *dw_s = "1000";
+    const mtx_opt opts[] = { { "--model", &model, NULL }, { "--ratio", &ratio_s, NULL },
+                             { "--strategy", &strat_s, NULL }, { "--out", &out, NULL },
+                             { "--dev-words", &dw_s, NULL } };
+    int r = mtx_parse_opts(argc, argv, opts, 5, assemble_help, NULL, 0, NULL);
+    if (r) return r == 1 ? 0 : 2;
+    if (!model || !ratio_s || !strat_s || !out) {
+        fprintf(stderr, "modtx assemble: --model, --ratio, --strategy and --out are required (see --help)\n");
+        return 2;
+    }
+    mtx_strategy strat;
+    char *end = NULL;
+    double ratio = strtod(ratio_s, &end);
+    long dev_words = mtx_opt_int("assemble", "--dev-words", dw_s, 1, 1000000);
+    if (*end || !isfinite(ratio)) {
+        fprintf(stderr, "modtx assemble: --ratio must be a number, got '%s'\n", ratio_s);
+        return 2;
+    }
+    if (parse_strategy("assemble", strat_s, &strat) || dev_words < 0) return 2;
+    mtx_set_threads(2);
+    mtx_bank_dir bd;
+    if (mtx_bank_load(model, &bd)) return mtx_fail("assemble");
+    mtx_dataset d;
+    memset(&d, 0, sizeof d);
+    mtx_train_config t;
+    mtx_status st = mtx_bundle_train_config(&bd.teacher, model, &t);
+    if (!st) st = mtx_dataset_load(&d, &t, &bd.bank.teacher.cfg, model);
+    mtx_len_stats lens = st ? (mtx_len_stats){ 8, 8 } : mtx_len_stats_of(&d.dev);
+    mtx_assembly a;
+    if (!st) st = mtx_assembly_choose(&bd.bank, ratio, strat, &lens, &d.dev, (int)dev_words, &a);
+    mtx_model m;
+    memset(&m, 0, sizeof m);
+    if (!st) st = mtx_assembly_to_model(&bd.bank, &a, &m);
+    char cmd[2048];
+    join_args(cmd, sizeof cmd, argc, argv);
+    char *prov = st ? NULL : assembly_provenance(&bd, model, &a, strat_s, cmd);
+    if (!st) st = mtx_bundle_save(out, &m, &bd.teacher.src_vocab, &bd.teacher.tgt_vocab, prov, MTX_DT_F32, NULL);
+    if (!st) {
+        char te[512], td[512];
+        mtx_tiling_format(&a.enc, te, sizeof te);
+        mtx_tiling_format(&a.dec, td, sizeof td);
+        printf("ratio %.2fx (%d + %d layers), %zu parameters\n  encoder: %s\n  decoder: %s\nwritten to %s\n",
+               mtx_assembly_ratio(&bd.bank, &a), a.enc.n, a.dec.n, m.n_params, te, td, out);
+    }
+    cJSON_free(prov);
+    mtx_model_free(&m);
+    mtx_dataset_free(&d);
+    mtx_bank_dir_free(&bd);
+    return st ? mtx_fail("assemble") : 0;
+}
+
+/* ------------------------------------------------------------- sweep */
+
+typedef struct {
+    char kind[12]; /* teacher, modular, pruned */
+    double ratio, latency, wps, per, wer;
+    int ne, nd;
+    size_t params;
+    char enc[256], dec[256];
+} sweep_row;
+
+static mtx_status eval_row(const mtx_net *net, const mtx_encoded *e, sweep_row *r) {
+    mtx_eval_result res;
+    mtx_status st = mtx_eval_encoded(net, e, 1, 1.0f, &res);
+    if (st) return st;
+    r->per = mtx_score_per(&res.score);
+    r->wer = mtx_score_wer(&res.score);
+    r->wps = res.seconds > 0 ? (double)res.words / res.seconds : 0;
+    return MTX_OK;
+}
+
+static mtx_status write_csv(const char *path, const sweep_row *rows, int n, double teacher_wer) {
+    size_t cap = 256 + (size_t)n * 700, len = 0;
+    char *buf = malloc(cap);
+    if (!buf) return mtx_set_error(MTX_ERR_NOMEM, "out of memory");
+    len += (size_t)snprintf(buf + len, cap - len, "kind,ratio,enc_layers,dec_layers,params,est_latency,words_per_s,per,wer,wer_drop,encoder_tiling,decoder_tiling\n");
+    for (int i = 0; i < n; i++)
+        len += (size_t)snprintf(buf + len, cap - len, "%s,%.4f,%d,%d,%zu,%.2f,%.1f,%.3f,%.3f,%.3f,%s,%s\n", rows[i].kind,
+                                rows[i].ratio, rows[i].ne, rows[i].nd, rows[i].params, rows[i].latency, rows[i].wps,
+                                rows[i].per, rows[i].wer, rows[i].wer - teacher_wer, rows[i].enc, rows[i].dec);
+    mtx_status st = mtx_write_file_atomic(path, buf, len);
+    free(buf);
+    return st;
+}
+
+/* WER against measured speed-up over the teacher, as an SVG scatter/line plot. */
+static mtx_status write_svg(const char *path, const sweep_row *rows, int n) {
+    double base = rows[0].wps > 0 ? rows[0].wps : 1, xmax = 1, ymax = 1;
+    for (int i = 0; i < n; i++) {
+        xmax = fmax(xmax, rows[i].wps / base);
+        ymax = fmax(ymax, rows[i].wer);
+    }
+    xmax = ceil(xmax * 1.1);
+    ymax = ceil(ymax * 1.1 / 10) * 10;
+    const double W = 640, H = 420, L = 60, B = 50, R = 20, T = 30;
+#define PX(x) (L + ((x) - 0) / xmax * (W - L - R))
+#define PY(y) (H - B - (y) / ymax * (H - B - T))
+    size_t cap = 8192 + (size_t)n * 400, len = 0;
+    char *s = malloc(cap);
+    if (!s) return mtx_set_error(MTX_ERR_NOMEM, "out of memory");
+    len += (size_t)snprintf(s + len, cap - len,
+        "<svg xmlns=\"http://www.w3.org/2000/svg\" width=\"%.0f\" height=\"%.0f\" font-family=\"sans-serif\" font-size=\"12\">\n"
+        "<rect width=\"100%%\" height=\"100%%\" fill=\"white\"/>\n"
+        "<text x=\"%.0f\" y=\"18\" font-size=\"14\">modtx sweep: test WER against measured CPU decode speed-up</text>\n"
+        "<line x1=\"%.0f\" y1=\"%.0f\" x2=\"%.0f\" y2=\"%.0f\" stroke=\"black\"/>\n"
+        "<line x1=\"%.0f\" y1=\"%.0f\" x2=\"%.0f\" y2=\"%.0f\" stroke=\"black\"/>\n"
+        "<text x=\"%.0f\" y=\"%.0f\">speed-up over the teacher (words/s ratio)</text>\n"
+        "<text x=\"14\" y=\"%.0f\" transform=\"rotate(-90 14 %.0f)\">WER (%%)</text>\n",
+        W, H, L, L, H - B, W - R, H - B, L, H - B, L, T, (W - L) / 2, H - 12, H / 2, H / 2);
+    for (int k = 0; k <= 5; k++) {
+        double x = xmax * k / 5, y = ymax * k / 5;
+        len += (size_t)snprintf(s + len, cap - len,
+            "<text x=\"%.1f\" y=\"%.1f\" text-anchor=\"middle\">%.1f</text>\n<text x=\"%.1f\" y=\"%.1f\" text-anchor=\"end\">%.0f</text>\n",
+            PX(x), H - B + 16, x, L - 6, PY(y) + 4, y);
+    }
+    len += (size_t)snprintf(s + len, cap - len, "<polyline fill=\"none\" stroke=\"#1f77b4\" stroke-width=\"2\" points=\"");
+    for (int i = 0; i < n; i++)
+        if (strcmp(rows[i].kind, "pruned"))
+            len += (size_t)snprintf(s + len, cap - len, "%.1f,%.1f ", PX(rows[i].wps / base), PY(rows[i].wer));
+    len += (size_t)snprintf(s + len, cap - len, "\"/>\n");
+    for (int i = 0; i < n; i++) {
+        int pr = !strcmp(rows[i].kind, "pruned");
+        len += (size_t)snprintf(s + len, cap - len,
+            "<circle cx=\"%.1f\" cy=\"%.1f\" r=\"4\" fill=\"%s\"/><text x=\"%.1f\" y=\"%.1f\" font-size=\"10\">%.2fx</text>\n",
+            PX(rows[i].wps / base), PY(rows[i].wer), pr ? "#d62728" : "#1f77b4", PX(rows[i].wps / base) + 6,
+            PY(rows[i].wer) - 6, rows[i].ratio);
+    }
+    len += (size_t)snprintf(s + len, cap - len,
+        "<circle cx=\"%.0f\" cy=\"%.0f\" r=\"4\" fill=\"#1f77b4\"/><text x=\"%.0f\" y=\"%.0f\">modular assemblies (label: layer ratio)</text>\n"
+        "<circle cx=\"%.0f\" cy=\"%.0f\" r=\"4\" fill=\"#d62728\"/><text x=\"%.0f\" y=\"%.0f\">teacher with layers dropped, no training</text>\n</svg>\n",
+        W - 330, T + 10, W - 320, T + 14, W - 330, T + 28, W - 320, T + 32);
+#undef PX
+#undef PY
+    mtx_status st = mtx_write_file_atomic(path, s, len);
+    free(s);
+    return st;
+}
+
+static const char sweep_help[] =
+    "usage: modtx sweep --model BANK [--split dev|test] [--strategy search|speed|size]\n"
+    "                   [--dev-words N] [--out DIR] [--json]\n"
+    "\n"
+    "Evaluates one assembly per reachable compression ratio (chosen by the\n"
+    "strategy; search: best greedy WER on the first N dev words, default 1000)\n"
+    "plus the teacher with every other layer dropped (no training) at 2x, 3x and\n"
+    "6x, and prints ratio, layers, parameters, estimated latency (layer steps per\n"
+    "word), measured CPU decode words/s, PER, WER and the WER drop vs the teacher.\n"
+    "Writes sweep.csv and sweep.svg (WER against speed-up) into DIR (default\n"
+    "BANK/sweep). --json prints the rows as a JSON array instead of the table.\n";
+
+int mtx_cmd_sweep(int argc, char **argv) {
+    const char *model = NULL, *split = "test", *strat_s = "search", *dw_s = "1000", *out = NULL;
+    int json = 0;
+    const mtx_opt opts[] = { { "--model", &model, NULL }, { "--split", &split, NULL },
+                             { "--strategy", &strat_s, NULL }, { "--dev-words", &dw_s, NULL },
+                             { "--out", &out, NULL }, { "--json", NULL, &json } };
+    int r = mtx_parse_opts(argc, argv, opts, 6, sweep_help, NULL, 0, NULL);
+    if (r) return r == 1 ? 0 : 2;
+    if (!model) {
+        fprintf(stderr, "modtx sweep: --model is required (see --help)\n");
+        return 2;
+    }
+    mtx_strategy strat;
+    long dev_words = mtx_opt_int("sweep", "--dev-words", dw_s, 1, 1000000);
+    if (parse_strategy("sweep", strat_s, &strat) || dev_words < 0) return 2;
+    if (strcmp(split, "dev") && strcmp(split, "test")) {
+        fprintf(stderr, "modtx sweep: --split must be dev or test\n");
+        return 2;
+    }
+    mtx_set_threads(2);
+    mtx_bank_dir bd;
+    if (mtx_bank_load(model, &bd)) return mtx_fail("sweep");
+    const mtx_bank *b = &bd.bank;
+    const mtx_model_config *c = &b->teacher.cfg;
+    mtx_dataset d;
+    memset(&d, 0, sizeof d);
+    mtx_train_config t;
+    mtx_status st = mtx_bundle_train_config(&bd.teacher, model, &t);
+    if (!st) st = mtx_dataset_load(&d, &t, c, model);
+    const mtx_encoded *e = !strcmp(split, "dev") ? &d.dev : &d.test;
+    mtx_len_stats lens = st ? (mtx_len_stats){ 8, 8 } : mtx_len_stats_of(&d.dev);
+    double ratios[2 * MTX_MAX_LAYERS];
+    int nr = mtx_reachable_ratios(b, ratios, 2 * MTX_MAX_LAYERS);
+    sweep_row *rows = calloc((size_t)nr + 8, sizeof *rows);
+    int n = 0;
+    if (!rows) st = mtx_set_error(MTX_ERR_NOMEM, "out of memory");
+    for (int i = 0; !st && i < nr; i++) {
+        mtx_assembly a;
+        if (i == 0) mtx_assembly_teacher(b, &a);
+        else st = mtx_assembly_choose(b, ratios[i], strat, &lens, &d.dev, (int)dev_words, &a);
+        mtx_net net;
+        if (!st) st = mtx_bank_net(b, &a, &net, NULL, NULL);
+        sweep_row *row = &rows[n];
+        if (!st) st = eval_row(&net, e, row);
+        if (st) break;
+        snprintf(row->kind, sizeof row->kind, "%s", i == 0 ? "teacher" : "modular");
+        row->ratio = mtx_assembly_ratio(b, &a);
+        row->ne = a.enc.n;
+        row->nd = a.dec.n;
+        row->params = mtx_assembly_params(b, &a);
+        row->latency = mtx_assembly_latency(b, &a, lens.src_len, lens.tgt_len);
+        mtx_tiling_format(&a.enc, row->enc, sizeof row->enc);
+        mtx_tiling_format(&a.dec, row->dec, sizeof row->dec);
+        n++;
+        if (!json) fprintf(stderr, "sweep: %.2fx done (%d/%d)\n", row->ratio, i + 1, nr);
+    }
+    /* baseline: the teacher with every other layer dropped, no training */
+    static const int keep_div[] = { 2, 3, 6 };
+    for (int k = 0; !st && k < 3; k++) {
+        int ke = c->num_layers / keep_div[k], kd = c->num_decoder_layers / keep_div[k];
+        if (ke < 1 || kd < 1 || c->num_layers % keep_div[k] || c->num_decoder_layers % keep_div[k]) continue;
+        mtx_net net;
+        mtx_net_from_model(&net, &b->teacher, NULL);
+        sweep_row *row = &rows[n];
+        row->enc[0] = row->dec[0] = 0;
+        net.n_enc = ke;
+        net.n_dec = kd;
+        for (int i = 0; i < ke; i++) {
+            int l = i * keep_div[k];
+            net.enc[i] = &b->teacher.w.enc[l];
+            size_t len = strlen(row->enc);
+            snprintf(row->enc + len, sizeof row->enc - len, "%st%d", i ? " " : "", l);
+        }
+        for (int i = 0; i < kd; i++) {
+            int l = i * keep_div[k];
+            net.dec[i] = &b->teacher.w.dec[l];
+            size_t len = strlen(row->dec);
+            snprintf(row->dec + len, sizeof row->dec - len, "%st%d", i ? " " : "", l);
+        }
+        st = eval_row(&net, e, row);
+        if (st) break;
+        snprintf(row->kind, sizeof row->kind, "pruned");
+        row->ratio = (double)(c->num_layers + c->num_decoder_layers) / (ke + kd);
+        row->ne = ke;
+        row->nd = kd;
+        row->params = mtx_param_count(c) - (size_t)(c->num_layers - ke) * mtx_enc_layer_size(c) -
+                      (size_t)(c->num_decoder_layers - kd) * mtx_dec_layer_size(c);
+        row->latency = ke + kd * lens.tgt_len;
+        n++;
+    }
+    char dir[MTX_PATH_MAX], csv[MTX_PATH_MAX], svg[MTX_PATH_MAX];
+    if (!st) {
+        if (out) snprintf(dir, sizeof dir, "%s", out);
+        else st = mtx_path_join(dir, sizeof dir, model, "sweep");
+    }
+    if (!st) st = mtx_mkdir_p(dir);
+    if (!st) st = mtx_path_join(csv, sizeof csv, dir, "sweep.csv");
+    if (!st) st = mtx_path_join(svg, sizeof svg, dir, "sweep.svg");
+    if (!st) st = write_csv(csv, rows, n, rows[0].wer);
+    if (!st) st = write_svg(svg, rows, n);
+    if (!st && json) {
+        printf("[");
+        for (int i = 0; i < n; i++)
+            printf("%s\n {\"kind\":\"%s\",\"ratio\":%.4f,\"enc_layers\":%d,\"dec_layers\":%d,\"params\":%zu,"
+                   "\"est_latency\":%.2f,\"words_per_s\":%.1f,\"per\":%.4f,\"wer\":%.4f,\"wer_drop\":%.4f,"
+                   "\"encoder_tiling\":\"%s\",\"decoder_tiling\":\"%s\"}",
+                   i ? "," : "", rows[i].kind, rows[i].ratio, rows[i].ne, rows[i].nd, rows[i].params,
+                   rows[i].latency, rows[i].wps, rows[i].per, rows[i].wer, rows[i].wer - rows[0].wer,
+                   rows[i].enc, rows[i].dec);
+        printf("\n]\n");
+    } else if (!st) {
+        printf("%-8s %6s %4s %4s %9s %8s %9s %7s %7s %7s  %s | %s\n", "kind", "ratio", "enc", "dec", "params",
+               "latency", "words/s", "PER%", "WER%", "dWER", "encoder tiling", "decoder tiling");
+        for (int i = 0; i < n; i++)
+            printf("%-8s %5.2fx %4d %4d %9zu %8.1f %9.0f %7.2f %7.2f %+7.2f  %s | %s\n", rows[i].kind, rows[i].ratio,
+                   rows[i].ne, rows[i].nd, rows[i].params, rows[i].latency, rows[i].wps, rows[i].per, rows[i].wer,
+                   rows[i].wer - rows[0].wer, rows[i].enc, rows[i].dec);
+        printf("table: %s\nplot:  %s\n", csv, svg);
+    }
+    free(rows);
+    mtx_dataset_free(&d);
+    mtx_bank_dir_free(&bd);
+    return st ? mtx_fail("sweep") : 0;
+}

@@ -1,0 +1,454 @@
+/* modular.c - the module-bank training phase (see modular.h). */
+#include "modular.h"
+#include "modular_state.h"
+#include "fsutil.h"
+#include "gemm.h"
+#include "ops.h"
+#include "safetensors.h"
+
+#include <cjson/cJSON.h>
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+struct mtx_modular {
+    mtx_modular_config cfg;
+    const mtx_dataset *data;
+    mtx_bank bank;
+    float *grad, *adam_m, *adam_v; /* (n_mod) each, mirroring bank.mod */
+    uint8_t *decay;                /* (n_mod) */
+    uint8_t *used;                 /* per module: in this step's assembly */
+    mtx_enc_layer *genc;
+    mtx_dec_layer *gdec;
+    mtx_net teacher_net;
+    mtx_acts acts, tacts;          /* hybrid and teacher activations */
+    float *extra;                  /* (Le + Ld, R, C) hidden-state gradients */
+    uint8_t *src_mask, *tgt_mask;  /* (R) valid rows */
+    mtx_batcher bt, dev_bt;
+    mtx_batch_buf bb;
+    int64_t step, epoch;
+    int batch;
+};
+
+mtx_modular_config mtx_modular_config_default(void) {
+    mtx_modular_config c;
+    memset(&c, 0, sizeof c);
+    c.n_gran = 3;
+    c.gran[0] = 2;
+    c.gran[1] = 3;
+    c.gran[2] = 6;
+    c.init = 0;
+    c.alpha_kd = 1.0f;
+    c.beta_hidden = 0.1f;
+    c.temperature = 2.0f;
+    c.rate_slope = 0.0f; /* set from max_steps when not given: reach 1 at 60% */
+    c.rate_base = 0.3f;
+    c.dropout = 0.1f;
+    c.opt = mtx_train_config_default();
+    c.opt.max_steps = 600;
+    c.opt.warmup_steps = 50;
+    c.opt.lr = 5e-4f;
+    c.opt.checkpoint_every = 100;
+    c.opt.log_every = 10;
+    c.opt.eval_every = 200;
+    c.opt.label_smoothing = 0.1f;
+    return c;
+}
+
+mtx_status mtx_modular_config_load(const char *path, mtx_modular_config *c) {
+    *c = mtx_modular_config_default();
+    uint8_t *buf = NULL;
+    size_t len = 0;
+    mtx_status st = mtx_read_file(path, 1 << 20, &buf, &len);
+    if (st) return st;
+    cJSON *root = cJSON_ParseWithLength((const char *)buf, len);
+    free(buf);
+    if (!cJSON_IsObject(root)) {
+        cJSON_Delete(root);
+        return mtx_set_error(MTX_ERR_FORMAT, "%s: not a JSON object", path);
+    }
+    int slope_given = 0;
+    for (const cJSON *it = root->child; it && !st; it = it->next) {
+        const char *k = it->string;
+        if (!strcmp(k, "training")) {
+            st = mtx_train_config_from_object(path, it, &c->opt);
+        } else if (!strcmp(k, "granularities")) {
+            int n = cJSON_GetArraySize(it);
+            if (!cJSON_IsArray(it) || n < 1 || n > MTX_MAX_GRAN) {
+                st = mtx_set_error(MTX_ERR_FORMAT, "%s: granularities must be an array of 1 to %d integers", path, MTX_MAX_GRAN);
+                break;
+            }
+            c->n_gran = n;
+            for (int i = 0; i < n; i++) {
+                const cJSON *g = cJSON_GetArrayItem(it, i);
+                if (!cJSON_IsNumber(g) || g->valuedouble != floor(g->valuedouble) || g->valuedouble < 2 || g->valuedouble > MTX_MAX_LAYERS) {
+                    st = mtx_set_error(MTX_ERR_FORMAT, "%s: granularity must be an integer in [2, %d]", path, MTX_MAX_LAYERS);
+                    break;
+                }
+                c->gran[i] = (int)g->valuedouble;
+            }
+        } else if (!strcmp(k, "init")) {
+            const char *v = cJSON_IsString(it) ? it->valuestring : "";
+            c->init = !strcmp(v, "first") ? 0 : !strcmp(v, "middle") ? 1 : !strcmp(v, "last") ? 2 : -1;
+            if (c->init < 0) st = mtx_set_error(MTX_ERR_FORMAT, "%s: init must be \"first\", \"middle\" or \"last\"", path);
+        } else {
+            float *f = !strcmp(k, "alpha_kd") ? &c->alpha_kd : !strcmp(k, "beta_hidden") ? &c->beta_hidden
+                     : !strcmp(k, "temperature") ? &c->temperature : !strcmp(k, "replace_rate_slope") ? &c->rate_slope
+                     : !strcmp(k, "replace_rate_base") ? &c->rate_base : !strcmp(k, "dropout_rate") ? &c->dropout : NULL;
+            if (!f) st = mtx_set_error(MTX_ERR_FORMAT, "%s: unknown key '%s'", path, k);
+            else if (!cJSON_IsNumber(it) || !isfinite(it->valuedouble) || it->valuedouble < 0 || it->valuedouble > 100)
+                st = mtx_set_error(MTX_ERR_FORMAT, "%s: %s must be a number in [0, 100]", path, k);
+            else *f = (float)it->valuedouble;
+            if (f == &c->rate_slope) slope_given = 1;
+        }
+    }
+    cJSON_Delete(root);
+    if (!st) st = mtx_train_config_validate(&c->opt);
+    if (!st && !(c->temperature > 0)) st = mtx_set_error(MTX_ERR_FORMAT, "%s: temperature must be > 0", path);
+    if (!st && !(c->dropout < 1)) st = mtx_set_error(MTX_ERR_FORMAT, "%s: dropout_rate must be < 1", path);
+    if (!st && !slope_given) c->rate_slope = (1.0f - c->rate_base) / (0.6f * (float)c->opt.max_steps);
+    return st;
+}
+
+char *mtx_modular_config_to_json(const mtx_modular_config *c) {
+    cJSON *o = cJSON_CreateObject();
+    cJSON *g = cJSON_AddArrayToObject(o, "granularities");
+    for (int i = 0; i < c->n_gran; i++) cJSON_AddItemToArray(g, cJSON_CreateNumber(c->gran[i]));
+    static const char *inits[] = { "first", "middle", "last" };
+    cJSON_AddStringToObject(o, "init", inits[c->init]);
+    cJSON_AddNumberToObject(o, "alpha_kd", c->alpha_kd);
+    cJSON_AddNumberToObject(o, "beta_hidden", c->beta_hidden);
+    cJSON_AddNumberToObject(o, "temperature", c->temperature);
+    cJSON_AddNumberToObject(o, "replace_rate_slope", c->rate_slope);
+    cJSON_AddNumberToObject(o, "replace_rate_base", c->rate_base);
+    cJSON_AddNumberToObject(o, "dropout_rate", c->dropout);
+    char *t = mtx_train_config_to_json(&c->opt);
+    cJSON_AddItemToObject(o, "training", cJSON_Parse(t ? t : "{}"));
+    cJSON_free(t);
+    char *s = cJSON_PrintUnformatted(o);
+    cJSON_Delete(o);
+    return s;
+}
+
+/* ------------------------------------------------------------ sampling */
+
+static void sample_stack(const mtx_modular_config *c, int L, mtx_rng *r, double p, mtx_tiling *t) {
+    int g[MTX_MAX_GRAN], ng = mtx_stack_grans(L, c->gran, c->n_gran, g);
+    t->n = 0;
+    for (int i = 0; i < L;) {
+        int ok[MTX_MAX_GRAN], nok = 0;
+        for (int k = 0; k < ng; k++)
+            if (i % g[k] == 0 && i + g[k] <= L) ok[nok++] = g[k];
+        float u = mtx_rng_uniform(r);
+        if (nok && u < p) {
+            int gg = ok[mtx_rng_u64(r) % (uint64_t)nok];
+            t->g[t->n] = (uint8_t)gg;
+            t->j[t->n++] = (uint8_t)(i / gg);
+            i += gg;
+        } else {
+            t->g[t->n] = 1;
+            t->j[t->n++] = (uint8_t)i;
+            i++;
+        }
+    }
+}
+
+static double replace_rate(const mtx_modular_config *c, int64_t step) {
+    double p = (double)c->rate_slope * (double)step + (double)c->rate_base;
+    return p > 1.0 ? 1.0 : p;
+}
+
+void mtx_modular_sample(const mtx_modular_config *c, int Le, int Ld, int64_t step, mtx_assembly *a) {
+    mtx_rng r;
+    mtx_rng_seed(&r, c->opt.seed ^ mtx_hash64((uint64_t)step + 0x51u));
+    double p = replace_rate(c, step);
+    sample_stack(c, Le, &r, p, &a->enc);
+    sample_stack(c, Ld, &r, p, &a->dec);
+}
+
+static void smallest_stack(const mtx_bank *b, int L, mtx_tiling *t) {
+    int g[MTX_MAX_GRAN], ng = mtx_stack_grans(L, b->gran, b->n_gran, g), best = 1;
+    for (int k = 0; k < ng; k++)
+        if (g[k] > best) best = g[k];
+    t->n = 0;
+    for (int i = 0; i < L; i += best) {
+        t->g[t->n] = (uint8_t)best;
+        t->j[t->n++] = (uint8_t)(best == 1 ? i : i / best);
+    }
+}
+
+void mtx_assembly_smallest(const mtx_bank *b, mtx_assembly *a) {
+    smallest_stack(b, b->teacher.cfg.num_layers, &a->enc);
+    smallest_stack(b, b->teacher.cfg.num_decoder_layers, &a->dec);
+}
+
+void mtx_assembly_teacher(const mtx_bank *b, mtx_assembly *a) {
+    memset(a, 0, sizeof *a);
+    a->enc.n = b->teacher.cfg.num_layers;
+    a->dec.n = b->teacher.cfg.num_decoder_layers;
+    for (int i = 0; i < a->enc.n; i++) { a->enc.g[i] = 1; a->enc.j[i] = (uint8_t)i; }
+    for (int i = 0; i < a->dec.n; i++) { a->dec.g[i] = 1; a->dec.j[i] = (uint8_t)i; }
+}
+
+/* ------------------------------------------------------------- trainer */
+
+static mtx_status mark(void *p, const char *name, int ndim, const int64_t *shape, float *data) {
+    (void)name;
+    mtx_modular *m = p;
+    int64_t n = 1;
+    for (int i = 0; i < ndim; i++) n *= shape[i];
+    memset(m->decay + (data - m->grad), ndim >= 2, (size_t)n);
+    return MTX_OK;
+}
+
+mtx_status mtx_modular_new(mtx_modular **out, const mtx_modular_config *c, const mtx_model *teacher,
+                           const mtx_dataset *d) {
+    *out = NULL;
+    mtx_modular *m = calloc(1, sizeof *m);
+    if (!m) return mtx_set_error(MTX_ERR_NOMEM, "out of memory");
+    m->cfg = *c;
+    m->data = d;
+    const mtx_model_config *mc = &teacher->cfg;
+    const int R = c->opt.batch_tokens, C = mc->d_model;
+    const int maxlen = mc->max_source_positions > mc->max_target_positions ? mc->max_source_positions : mc->max_target_positions;
+    mtx_status st = mtx_bank_init(&m->bank, teacher, c->gran, c->n_gran, c->init);
+    if (st) {
+        free(m);
+        return st;
+    }
+    size_t n = m->bank.n_mod;
+    m->grad = calloc(n, sizeof(float));
+    m->adam_m = calloc(n, sizeof(float));
+    m->adam_v = calloc(n, sizeof(float));
+    m->decay = calloc(n, 1);
+    m->used = calloc((size_t)(m->bank.enc_first[c->n_gran] + m->bank.dec_first[c->n_gran]) + 1, 1);
+    m->extra = malloc(sizeof(float) * (size_t)(mc->num_layers + mc->num_decoder_layers) * (size_t)R * (size_t)C);
+    m->src_mask = malloc((size_t)R);
+    m->tgt_mask = malloc((size_t)R);
+    if (!m->grad || !m->adam_m || !m->adam_v || !m->decay || !m->used || !m->extra || !m->src_mask || !m->tgt_mask)
+        st = mtx_set_error(MTX_ERR_NOMEM, "out of memory for the module trainer");
+    if (!st) st = mtx_bank_bind_like(&m->bank, m->grad, &m->genc, &m->gdec);
+    if (!st) {
+        mtx_enc_layer *e = m->genc;
+        mtx_dec_layer *dd = m->gdec;
+        for (int i = 0; !st && i < m->bank.enc_first[c->n_gran]; i++) st = mtx_enc_layer_foreach(&e[i], mc, "", mark, m);
+        for (int i = 0; !st && i < m->bank.dec_first[c->n_gran]; i++) st = mtx_dec_layer_foreach(&dd[i], mc, "", mark, m);
+    }
+    if (!st) {
+        mtx_net_from_model(&m->teacher_net, &m->bank.teacher, NULL);
+        st = mtx_acts_init(&m->acts, mc, mc->num_layers, mc->num_decoder_layers, R, maxlen);
+    }
+    if (!st) st = mtx_acts_init(&m->tacts, mc, mc->num_layers, mc->num_decoder_layers, R, maxlen);
+    if (!st) st = mtx_batch_buf_init(&m->bb, R);
+    if (!st) st = mtx_batcher_init(&m->bt, &d->train, R);
+    if (!st) st = mtx_batcher_init(&m->dev_bt, &d->dev, R);
+    if (st) {
+        mtx_modular_free(m);
+        return st;
+    }
+    mtx_batcher_epoch(&m->bt, c->opt.seed, 0, 1);
+    *out = m;
+    return MTX_OK;
+}
+
+void mtx_modular_free(mtx_modular *m) {
+    if (!m) return;
+    mtx_bank_free(&m->bank);
+    free(m->grad); free(m->adam_m); free(m->adam_v); free(m->decay); free(m->used);
+    free(m->genc); free(m->gdec); free(m->extra); free(m->src_mask); free(m->tgt_mask);
+    mtx_acts_free(&m->acts);
+    mtx_acts_free(&m->tacts);
+    mtx_batcher_free(&m->bt);
+    mtx_batcher_free(&m->dev_bt);
+    mtx_batch_buf_free(&m->bb);
+    free(m);
+}
+
+const mtx_bank *mtx_modular_bank(const mtx_modular *m) { return &m->bank; }
+int64_t mtx_modular_steps(const mtx_modular *m) { return m->step; }
+
+/* Hidden-state targets: a module covering teacher layers [s, s+g) at list
+ * position i must reproduce the teacher residual stream after layer s+g-1.
+ * Returns the sum over modules of the mean squared error (over valid rows and
+ * channels); the gradient of beta times that is staged in extra_out. */
+static double hidden_loss(mtx_modular *m, const mtx_tiling *t, const float *res, const float *tres,
+                          const float **extra_out, float *extra, const uint8_t *mask, int N, int nvalid) {
+    const int C = m->bank.teacher.cfg.d_model;
+    const size_t RC = (size_t)m->acts.cap_rows * (size_t)C;
+    double sum = 0;
+    int pos = 0;
+    for (int i = 0; i < t->n; i++) {
+        int g = t->g[i];
+        pos += g;
+        extra_out[i] = NULL;
+        if (g == 1 || m->cfg.beta_hidden == 0.0f) continue;
+        float *ex = extra + (size_t)i * RC;
+        memset(ex, 0, sizeof(float) * (size_t)N * C);
+        float scale = m->cfg.beta_hidden / (float)((int64_t)nvalid * C);
+        sum += mtx_mse(ex, res + (size_t)(i + 1) * RC, tres + (size_t)pos * RC, mask, N, C, scale) /
+               ((double)nvalid * C);
+        extra_out[i] = ex;
+    }
+    return sum;
+}
+
+static void adamw_modules(mtx_modular *m, double lr, float clip) {
+    const mtx_train_config *t = &m->cfg.opt;
+    const mtx_model_config *mc = &m->bank.teacher.cfg;
+    const double c1 = 1.0 - pow(t->beta1, (double)(m->step + 1)), c2 = 1.0 - pow(t->beta2, (double)(m->step + 1));
+    const float b1 = t->beta1, b2 = t->beta2, fc1 = (float)(1 / c1), fc2 = (float)(1 / c2), flr = (float)lr;
+    const int ne = m->bank.enc_first[m->cfg.n_gran], nd = m->bank.dec_first[m->cfg.n_gran];
+    size_t off = 0;
+    for (int k = 0; k < ne + nd; k++) {
+        size_t len = k < ne ? mtx_enc_layer_size(mc) : mtx_dec_layer_size(mc);
+        /* modules outside this step's assembly have no gradient: left untouched */
+        if (m->used[k])
+            for (size_t i = off; i < off + len; i++) {
+                float g = m->grad[i] * clip;
+                m->adam_m[i] = b1 * m->adam_m[i] + (1 - b1) * g;
+                m->adam_v[i] = b2 * m->adam_v[i] + (1 - b2) * g * g;
+                float upd = m->adam_m[i] * fc1 / (sqrtf(m->adam_v[i] * fc2) + t->adam_eps);
+                if (m->decay[i]) upd += t->weight_decay * m->bank.mod[i];
+                m->bank.mod[i] -= flr * upd;
+            }
+        off += len;
+    }
+}
+
+mtx_status mtx_modular_loss_grad(mtx_modular *m, const mtx_assembly *a, const mtx_batch *b,
+                                 uint64_t step, double *loss, mtx_modular_stats *s) {
+    const mtx_train_config *t = &m->cfg.opt;
+    const mtx_model_config *mc = &m->bank.teacher.cfg;
+    const int Ns = b->B * b->S, Nt = b->B * b->T, V = mc->tgt_vocab_size;
+    mtx_fwd_opts off = { 0.0f, 0, 0 }, on = { m->cfg.dropout, t->seed, step };
+    mtx_status st = mtx_forward(&m->tacts, &m->teacher_net, b, &off);
+    mtx_net net;
+    if (!st) st = mtx_bank_net(&m->bank, a, &net, m->genc, m->gdec);
+    if (!st) st = mtx_forward(&m->acts, &net, b, &on);
+    if (st) return st;
+    double nll = 0;
+    double ce = mtx_loss(&m->acts, b, t->label_smoothing, &nll, NULL);
+    double kd = 0;
+    if (m->cfg.alpha_kd > 0)
+        kd = mtx_kl_distill(m->acts.d_logits, m->acts.logits, m->tacts.logits, b->tgt_out, Nt, V,
+                            m->cfg.temperature, m->cfg.alpha_kd / (float)b->n_tgt);
+    int nsrc = 0;
+    for (int i = 0; i < b->B; i++)
+        for (int x = 0; x < b->S; x++) nsrc += (m->src_mask[i * b->S + x] = x < b->src_len[i]);
+    for (int r = 0; r < Nt; r++) m->tgt_mask[r] = b->tgt_out[r] >= 0;
+    const size_t RC = (size_t)m->acts.cap_rows * (size_t)mc->d_model;
+    double hid = hidden_loss(m, &a->enc, m->acts.enc_res, m->tacts.enc_res, m->acts.enc_dres_extra,
+                             m->extra, m->src_mask, Ns, nsrc);
+    hid += hidden_loss(m, &a->dec, m->acts.dec_res, m->tacts.dec_res, m->acts.dec_dres_extra,
+                       m->extra + (size_t)mc->num_layers * RC, m->tgt_mask, Nt, b->n_tgt);
+    if (!isfinite(ce) || !isfinite(kd) || !isfinite(hid))
+        return mtx_set_error(MTX_ERR_NUMERIC, "step %llu: loss is not finite", (unsigned long long)step + 1);
+    memset(m->grad, 0, m->bank.n_mod * sizeof(float));
+    mtx_backward(&m->acts, &net, b, &on);
+    for (int i = 0; i < MTX_MAX_LAYERS; i++) m->acts.enc_dres_extra[i] = m->acts.dec_dres_extra[i] = NULL;
+    /* the objective whose gradient was just taken (means over tokens / elements) */
+    if (loss)
+        *loss = ce / b->n_tgt + m->cfg.alpha_kd * kd / b->n_tgt + m->cfg.beta_hidden * hid;
+    if (s) {
+        s->ce = nll;
+        s->kd = kd;
+        s->hidden = hid;
+        s->tgt_tokens = b->n_tgt;
+    }
+    return MTX_OK;
+}
+
+mtx_status mtx_modular_step(mtx_modular *m, mtx_modular_stats *s) {
+    const mtx_train_config *t = &m->cfg.opt;
+    const mtx_model_config *mc = &m->bank.teacher.cfg;
+    if (m->batch >= m->bt.n_batches) {
+        m->epoch++;
+        m->batch = 0;
+        mtx_batcher_epoch(&m->bt, t->seed, m->epoch, 1);
+    }
+    mtx_batch_fill(&m->bb, &m->bt, m->batch);
+    mtx_assembly a;
+    mtx_modular_sample(&m->cfg, mc->num_layers, mc->num_decoder_layers, m->step, &a);
+    mtx_modular_stats tmp;
+    if (!s) s = &tmp;
+    mtx_status st = mtx_modular_loss_grad(m, &a, &m->bb.b, (uint64_t)m->step, NULL, s);
+    if (st) return st;
+    const int ne = m->bank.enc_first[m->cfg.n_gran];
+    memset(m->used, 0, (size_t)(ne + m->bank.dec_first[m->cfg.n_gran]));
+    for (int i = 0; i < a.enc.n; i++)
+        if (a.enc.g[i] > 1) m->used[mtx_bank_enc_module(&m->bank, a.enc.g[i], a.enc.j[i]) - m->bank.enc_mod] = 1;
+    for (int i = 0; i < a.dec.n; i++)
+        if (a.dec.g[i] > 1) m->used[ne + (mtx_bank_dec_module(&m->bank, a.dec.g[i], a.dec.j[i]) - m->bank.dec_mod)] = 1;
+    double gn = 0;
+    for (size_t i = 0; i < m->bank.n_mod; i++) gn += (double)m->grad[i] * m->grad[i];
+    gn = sqrt(gn);
+    if (!isfinite(gn)) return mtx_set_error(MTX_ERR_NUMERIC, "step %lld: gradient norm is not finite", (long long)m->step + 1);
+    float clip = (t->grad_clip > 0 && gn > t->grad_clip) ? (float)(t->grad_clip / gn) : 1.0f;
+    double lr = mtx_lr_at(t, m->step);
+    adamw_modules(m, lr, clip);
+    s->grad_norm = gn;
+    s->lr = lr;
+    s->rate = replace_rate(&m->cfg, m->step);
+    s->enc_blocks = a.enc.n;
+    s->dec_blocks = a.dec.n;
+    m->step++;
+    m->batch++;
+    return MTX_OK;
+}
+
+mtx_status mtx_modular_eval(mtx_modular *m, const mtx_assembly *a, const mtx_encoded *data,
+                            double *nll, double *acc) {
+    mtx_net net;
+    mtx_status st = mtx_bank_net(&m->bank, a, &net, NULL, NULL);
+    if (st) return st;
+    mtx_batcher tmp, *bt = &m->dev_bt;
+    if (data != &m->data->dev) {
+        st = mtx_batcher_init(&tmp, data, m->cfg.opt.batch_tokens);
+        if (st) return st;
+        bt = &tmp;
+    }
+    mtx_batcher_epoch(bt, 0, 0, 0);
+    mtx_fwd_opts o = { 0.0f, 0, 0 };
+    double sum = 0;
+    int64_t hits = 0, toks = 0;
+    for (int i = 0; !st && i < bt->n_batches; i++) {
+        mtx_batch_fill(&m->bb, bt, i);
+        st = mtx_forward(&m->acts, &net, &m->bb.b, &o);
+        double n1 = 0;
+        int64_t h1 = 0;
+        if (!st) mtx_loss(&m->acts, &m->bb.b, 0.0f, &n1, &h1);
+        sum += n1;
+        hits += h1;
+        toks += m->bb.b.n_tgt;
+    }
+    if (bt != &m->dev_bt) mtx_batcher_free(bt);
+    *nll = toks ? sum / (double)toks : 0;
+    *acc = toks ? (double)hits / (double)toks : 0;
+    return st;
+}
+
+/* State access for modular_io.c (checkpointing). */
+
+mtx_status mtx_modular_state_views(mtx_modular *m, float **adam_m, float **adam_v, int64_t *step,
+                                   int64_t *epoch, int *batch) {
+    *adam_m = m->adam_m;
+    *adam_v = m->adam_v;
+    *step = m->step;
+    *epoch = m->epoch;
+    *batch = m->batch;
+    return MTX_OK;
+}
+
+mtx_status mtx_modular_set_position(mtx_modular *m, int64_t step, int64_t epoch, int batch) {
+    mtx_batcher_epoch(&m->bt, m->cfg.opt.seed, epoch, 1);
+    if (batch > m->bt.n_batches) return mtx_set_error(MTX_ERR_FORMAT, "batch index %d past the epoch", batch);
+    m->step = step;
+    m->epoch = epoch;
+    m->batch = batch;
+    return MTX_OK;
+}
+
+mtx_bank *mtx_modular_bank_mut(mtx_modular *m) { return &m->bank; }
+
+const float *mtx_modular_grad(const mtx_modular *m) { return m->grad; }

@@ -1,0 +1,80 @@
+/* modular.h - one training phase for a whole module bank: multi-grained
+ * module replacing with a curriculum replacement rate (BERT-of-Theseus style,
+ * p = min(1, slope * step + base)) and knowledge distillation from the frozen
+ * teacher: loss = CE(gold) + alpha * tau^2 KL(teacher || hybrid) + beta *
+ * sum over modules of MSE(module output, teacher hidden state at the same
+ * depth). Only module parameters are updated. */
+#ifndef MTX_MODULAR_H
+#define MTX_MODULAR_H
+
+#include "bank.h"
+#include "train.h"
+
+typedef struct {
+    int n_gran;
+    int gran[MTX_MAX_GRAN];
+    int init;              /* module init from its span: 0 first, 1 middle, 2 last teacher layer */
+    float alpha_kd;        /* weight of the KL term */
+    float beta_hidden;     /* weight of the hidden-state MSE term */
+    float temperature;     /* KD temperature tau */
+    float rate_slope;      /* replacement rate p = min(1, rate_slope * step + rate_base) */
+    float rate_base;
+    float dropout;         /* dropout in the hybrid during training */
+    mtx_train_config opt;  /* optimiser, schedule, batching, logging, seed, threads */
+} mtx_modular_config;
+
+mtx_modular_config mtx_modular_config_default(void);
+/* Reads a modularize config file: the keys above plus a "training" object. */
+mtx_status mtx_modular_config_load(const char *path, mtx_modular_config *c);
+char *mtx_modular_config_to_json(const mtx_modular_config *c);
+
+typedef struct mtx_modular mtx_modular;
+
+typedef struct {
+    double ce, kd, hidden;  /* summed per component over the step's target tokens / modules */
+    int64_t tgt_tokens;
+    double grad_norm, lr, rate;
+    int enc_blocks, dec_blocks; /* sampled assembly size */
+} mtx_modular_stats;
+
+mtx_status mtx_modular_new(mtx_modular **out, const mtx_modular_config *c, const mtx_model *teacher,
+                           const mtx_dataset *d);
+void mtx_modular_free(mtx_modular *m);
+mtx_status mtx_modular_step(mtx_modular *m, mtx_modular_stats *s);
+/* Objective and module gradients (into the trainer's gradient buffer) of one
+ * assembly on one batch, without an update: CE/n + alpha*KD/n + beta*hidden. */
+mtx_status mtx_modular_loss_grad(mtx_modular *m, const mtx_assembly *a, const mtx_batch *b,
+                                 uint64_t step, double *loss, mtx_modular_stats *s);
+/* The module gradient buffer (mirrors the bank's module parameters). */
+const float *mtx_modular_grad(const mtx_modular *m);
+/* Teacher-forced per-token NLL and accuracy of an assembly on data (dropout off). */
+mtx_status mtx_modular_eval(mtx_modular *m, const mtx_assembly *a, const mtx_encoded *data,
+                            double *nll, double *acc);
+const mtx_bank *mtx_modular_bank(const mtx_modular *m);
+int64_t mtx_modular_steps(const mtx_modular *m);
+/* The assembly sampled for a step (a pure function of seed and step). */
+void mtx_modular_sample(const mtx_modular_config *c, int Le, int Ld, int64_t step, mtx_assembly *a);
+/* Every layer replaced by the coarsest modules: the smallest assembly. */
+void mtx_assembly_smallest(const mtx_bank *b, mtx_assembly *a);
+void mtx_assembly_teacher(const mtx_bank *b, mtx_assembly *a);
+
+mtx_status mtx_modular_checkpoint(mtx_modular *m, const char *dir, const mtx_vocab *sv,
+                                  const mtx_vocab *tv, const char *provenance_json);
+mtx_status mtx_modular_restore(mtx_modular *m, const char *dir);
+
+/* Bank directories: the teacher's files plus module tensors; config.json
+ * records the granularities in "modtx": {"kind": "bank", "granularities": [...]}. */
+mtx_status mtx_bank_save(const char *dir, const mtx_bank *b, const mtx_vocab *sv, const mtx_vocab *tv,
+                         const char *extra_json, int64_t step);
+typedef struct {
+    mtx_bank bank;
+    mtx_bundle teacher; /* vocabularies and config.json text */
+} mtx_bank_dir;
+mtx_status mtx_bank_load(const char *dir, mtx_bank_dir *out);
+void mtx_bank_dir_free(mtx_bank_dir *b);
+
+/* `modtx modularize`: the whole run with checkpoints and exact resume. */
+mtx_status mtx_modularize_run(const char *teacher_dir, const char *out_dir, const char *config_path,
+                              int resume, const char *command_line, mtx_progress_fn fn, void *ctx);
+
+#endif

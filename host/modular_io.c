@@ -1,0 +1,342 @@
+/* modular_io.c - bank directories, modularize checkpoints and the
+ * `modtx modularize` run (see modular.h). */
+#include "fsutil.h"
+#include "gemm.h"
+#include "modular.h"
+#include "modular_state.h"
+#include "safetensors.h"
+
+#include <cjson/cJSON.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+
+static char *bank_extra_json(const mtx_bank *b, const char *extra_json) {
+    cJSON *root = extra_json ? cJSON_Parse(extra_json) : cJSON_CreateObject();
+    if (!root) return NULL;
+    cJSON *p = cJSON_GetObjectItemCaseSensitive(root, "modtx");
+    if (!p) p = cJSON_AddObjectToObject(root, "modtx");
+    cJSON_DeleteItemFromObjectCaseSensitive(p, "kind");
+    cJSON_AddStringToObject(p, "kind", "bank");
+    cJSON_DeleteItemFromObjectCaseSensitive(p, "granularities");
+    cJSON *g = cJSON_AddArrayToObject(p, "granularities");
+    for (int i = 0; i < b->n_gran; i++) cJSON_AddItemToArray(g, cJSON_CreateNumber(b->gran[i]));
+    char *s = cJSON_PrintUnformatted(root);
+    cJSON_Delete(root);
+    return s;
+}
+
+mtx_status mtx_bank_save(const char *dir, const mtx_bank *b, const mtx_vocab *sv, const mtx_vocab *tv,
+                         const char *extra_json, int64_t step) {
+    char path[MTX_PATH_MAX], num[32];
+    mtx_status st = mtx_mkdir_p(dir);
+    if (st) return st;
+    snprintf(num, sizeof num, "%lld", (long long)step);
+    mtx_st_writer *wr = NULL;
+    st = mtx_st_writer_new(&wr);
+    if (!st) st = mtx_weights_add_to_writer(wr, &b->teacher.w, &b->teacher.cfg, "", MTX_DT_F32);
+    if (!st) st = mtx_bank_add_modules(b, wr, "", b->mod);
+    if (!st) st = mtx_st_add_meta(wr, "format", "modtx");
+    if (!st) st = mtx_st_add_meta(wr, "step", num);
+    if (!st) st = mtx_path_join(path, sizeof path, dir, "model.safetensors");
+    if (!st) st = mtx_st_write(wr, path);
+    mtx_st_writer_free(wr);
+    if (!st) st = mtx_path_join(path, sizeof path, dir, "source_vocab.txt");
+    if (!st) st = mtx_vocab_save(sv, path);
+    if (!st) st = mtx_path_join(path, sizeof path, dir, "target_vocab.txt");
+    if (!st) st = mtx_vocab_save(tv, path);
+    char *extra = st ? NULL : bank_extra_json(b, extra_json);
+    if (!st && !extra) st = mtx_set_error(MTX_ERR_NOMEM, "out of memory");
+    if (!st) st = mtx_path_join(path, sizeof path, dir, "config.json");
+    if (!st) st = mtx_model_config_save(path, &b->teacher.cfg, extra);
+    cJSON_free(extra);
+    return st;
+}
+
+mtx_status mtx_bank_load(const char *dir, mtx_bank_dir *out) {
+    memset(out, 0, sizeof *out);
+    mtx_status st = mtx_bundle_load(dir, &out->teacher);
+    if (st) return st;
+    cJSON *root = cJSON_Parse(out->teacher.config_json);
+    const cJSON *p = root ? cJSON_GetObjectItemCaseSensitive(root, "modtx") : NULL;
+    const cJSON *kind = p ? cJSON_GetObjectItemCaseSensitive(p, "kind") : NULL;
+    const cJSON *g = p ? cJSON_GetObjectItemCaseSensitive(p, "granularities") : NULL;
+    int gran[MTX_MAX_GRAN], ng = cJSON_IsArray(g) ? cJSON_GetArraySize(g) : 0;
+    if (!cJSON_IsString(kind) || strcmp(kind->valuestring, "bank") || ng < 1 || ng > MTX_MAX_GRAN)
+        st = mtx_set_error(MTX_ERR_FORMAT, "%s: not a module bank (config.json has no \"modtx\": {\"kind\": \"bank\", \"granularities\": [...]})", dir);
+    for (int i = 0; !st && i < ng; i++) {
+        const cJSON *x = cJSON_GetArrayItem(g, i);
+        if (!cJSON_IsNumber(x) || x->valuedouble < 2 || x->valuedouble > MTX_MAX_LAYERS)
+            st = mtx_set_error(MTX_ERR_FORMAT, "%s: bad granularity in config.json", dir);
+        else gran[i] = (int)x->valuedouble;
+    }
+    cJSON_Delete(root);
+    if (!st) st = mtx_bank_init(&out->bank, &out->teacher.model, gran, ng, 0);
+    char path[MTX_PATH_MAX];
+    mtx_st_file *f = NULL;
+    if (!st) st = mtx_path_join(path, sizeof path, dir, "model.safetensors");
+    if (!st) st = mtx_st_open(path, &f);
+    if (!st) st = mtx_bank_read_modules(&out->bank, f, path, "", out->bank.mod);
+    mtx_st_close(f);
+    for (size_t i = 0; !st && i < out->bank.n_mod; i++)
+        if (!(out->bank.mod[i] == out->bank.mod[i]) || out->bank.mod[i] > 3.4e38f || out->bank.mod[i] < -3.4e38f)
+            st = mtx_set_error(MTX_ERR_FORMAT, "%s: non-finite module parameter", path);
+    if (st) mtx_bank_dir_free(out);
+    return st;
+}
+
+void mtx_bank_dir_free(mtx_bank_dir *b) {
+    mtx_bank_free(&b->bank);
+    mtx_bundle_free(&b->teacher);
+}
+
+mtx_status mtx_modular_checkpoint(mtx_modular *m, const char *dir, const mtx_vocab *sv,
+                                  const mtx_vocab *tv, const char *provenance_json) {
+    float *am, *av;
+    int64_t step, epoch;
+    int batch;
+    mtx_modular_state_views(m, &am, &av, &step, &epoch, &batch);
+    const mtx_bank *b = mtx_modular_bank(m);
+    char path[MTX_PATH_MAX], s1[32], s2[32], s3[32];
+    mtx_status st = mtx_mkdir_p(dir);
+    snprintf(s1, sizeof s1, "%lld", (long long)step);
+    snprintf(s2, sizeof s2, "%lld", (long long)epoch);
+    snprintf(s3, sizeof s3, "%d", batch);
+    mtx_st_writer *wr = NULL;
+    if (!st) st = mtx_st_writer_new(&wr);
+    if (!st) st = mtx_bank_add_modules(b, wr, "adam.m.", am);
+    if (!st) st = mtx_bank_add_modules(b, wr, "adam.v.", av);
+    if (!st) st = mtx_st_add_meta(wr, "step", s1);
+    if (!st) st = mtx_st_add_meta(wr, "epoch", s2);
+    if (!st) st = mtx_st_add_meta(wr, "batch", s3);
+    if (!st) st = mtx_path_join(path, sizeof path, dir, "bank_state.safetensors");
+    if (!st) st = mtx_st_write(wr, path);
+    mtx_st_writer_free(wr);
+    if (!st) st = mtx_bank_save(dir, b, sv, tv, provenance_json, step);
+    return st;
+}
+
+static mtx_status meta_i64(const mtx_st_file *f, const char *path, const char *key, int64_t *v) {
+    const char *s = mtx_st_meta(f, key);
+    char *end = NULL;
+    long long x = s ? strtoll(s, &end, 10) : -1;
+    if (!s || *end || x < 0) return mtx_set_error(MTX_ERR_FORMAT, "%s: metadata '%s' missing or invalid", path, key);
+    *v = x;
+    return MTX_OK;
+}
+
+mtx_status mtx_modular_restore(mtx_modular *m, const char *dir) {
+    mtx_bank_dir bd;
+    mtx_status st = mtx_bank_load(dir, &bd);
+    if (st) return st;
+    mtx_bank *b = mtx_modular_bank_mut(m);
+    if (bd.bank.n_mod != b->n_mod || bd.bank.n_gran != b->n_gran ||
+        memcmp(bd.bank.gran, b->gran, sizeof(int) * (size_t)b->n_gran) ||
+        bd.bank.teacher.n_params != b->teacher.n_params ||
+        memcmp(bd.bank.teacher.params, b->teacher.params, b->teacher.n_params * sizeof(float)))
+        st = mtx_set_error(MTX_ERR_FORMAT, "%s: bank does not match this teacher and configuration", dir);
+    if (!st) memcpy(b->mod, bd.bank.mod, b->n_mod * sizeof(float));
+    mtx_bank_dir_free(&bd);
+    if (st) return st;
+    float *am, *av;
+    int64_t step = 0, epoch = 0, batch = 0, model_step = -1, s0, e0;
+    int b0;
+    mtx_modular_state_views(m, &am, &av, &s0, &e0, &b0);
+    char path[MTX_PATH_MAX];
+    mtx_st_file *f = NULL;
+    st = mtx_path_join(path, sizeof path, dir, "bank_state.safetensors");
+    if (!st) st = mtx_st_open(path, &f);
+    if (!st) st = meta_i64(f, path, "step", &step);
+    if (!st) st = meta_i64(f, path, "epoch", &epoch);
+    if (!st) st = meta_i64(f, path, "batch", &batch);
+    if (!st) st = mtx_bank_read_modules(b, f, path, "adam.m.", am);
+    if (!st) st = mtx_bank_read_modules(b, f, path, "adam.v.", av);
+    mtx_st_close(f);
+    if (!st) st = mtx_path_join(path, sizeof path, dir, "model.safetensors");
+    if (!st) st = mtx_st_open(path, &f);
+    if (!st) st = meta_i64(f, path, "step", &model_step);
+    mtx_st_close(f);
+    if (!st && model_step != step)
+        st = mtx_set_error(MTX_ERR_FORMAT, "%s: bank (step %lld) and optimiser state (step %lld) disagree",
+                           dir, (long long)model_step, (long long)step);
+    if (!st && batch > 2147483647) st = mtx_set_error(MTX_ERR_FORMAT, "%s: bad batch index", path);
+    if (!st) st = mtx_modular_set_position(m, step, epoch, (int)batch);
+    return st;
+}
+
+/* ------------------------------------------------------- the whole run */
+
+static mtx_status append_line(const char *path, const char *line) {
+    FILE *f = fopen(path, "a");
+    if (!f) return mtx_set_error(MTX_ERR_IO, "%s: cannot open for append", path);
+    int bad = fputs(line, f) < 0 || fputc('\n', f) == EOF;
+    bad |= fclose(f) != 0;
+    return bad ? mtx_set_error(MTX_ERR_IO, "%s: write failed", path) : MTX_OK;
+}
+
+/* Provenance of a bank: the teacher's data provenance (so eval finds the
+ * splits), the modularize config, the command and the step. */
+static char *bank_provenance(const mtx_bundle *teacher, const char *teacher_dir, const mtx_modular_config *c,
+                             const char *cmd, int64_t step, double dev_small) {
+    cJSON *root = cJSON_CreateObject(), *p = cJSON_AddObjectToObject(root, "modtx");
+    cJSON *tj = cJSON_Parse(teacher->config_json);
+    const cJSON *tp = tj ? cJSON_GetObjectItemCaseSensitive(tj, "modtx") : NULL;
+    const cJSON *ttr = tp ? cJSON_GetObjectItemCaseSensitive(tp, "training") : NULL;
+    if (ttr) cJSON_AddItemToObject(p, "training", cJSON_Duplicate(ttr, 1));
+    cJSON_Delete(tj);
+    cJSON_AddStringToObject(p, "teacher", teacher_dir);
+    char *mc = mtx_modular_config_to_json(c);
+    cJSON_AddItemToObject(p, "modularize", cJSON_Parse(mc ? mc : "{}"));
+    cJSON_free(mc);
+    cJSON_AddStringToObject(p, "command", cmd ? cmd : "");
+    cJSON_AddNumberToObject(p, "step", (double)step);
+    if (dev_small >= 0) cJSON_AddNumberToObject(p, "dev_nll_smallest", dev_small);
+    char *s = cJSON_PrintUnformatted(root);
+    cJSON_Delete(root);
+    return s;
+}
+
+mtx_status mtx_modularize_run(const char *teacher_dir, const char *out_dir, const char *config_path,
+                              int resume, const char *command_line, mtx_progress_fn fn, void *ctx) {
+    mtx_modular_config cfg = mtx_modular_config_default();
+    mtx_status st = MTX_OK;
+    if (config_path) st = mtx_modular_config_load(config_path, &cfg);
+    else cfg.rate_slope = (1.0f - cfg.rate_base) / (0.6f * (float)cfg.opt.max_steps);
+    if (st) return st;
+    mtx_set_threads(cfg.opt.threads);
+    char path[MTX_PATH_MAX], metrics[MTX_PATH_MAX], saved[MTX_PATH_MAX];
+    st = mtx_path_join(metrics, sizeof metrics, out_dir, "metrics.jsonl");
+    if (!st) st = mtx_path_join(path, sizeof path, out_dir, "bank_state.safetensors");
+    if (!st) st = mtx_path_join(saved, sizeof saved, out_dir, "modularize_config.json");
+    if (st) return st;
+    int have = mtx_file_exists(path);
+    if (resume && !have) return mtx_set_error(MTX_ERR_STATE, "--resume: no bank checkpoint in %s", out_dir);
+    if (!resume && have)
+        return mtx_set_error(MTX_ERR_STATE, "%s already holds a modularize run; pass --resume to continue it or choose another --out", out_dir);
+    char *cfg_json = mtx_modular_config_to_json(&cfg);
+    if (!cfg_json) return mtx_set_error(MTX_ERR_NOMEM, "out of memory");
+    if (resume) {
+        uint8_t *prev = NULL;
+        size_t len = 0;
+        st = mtx_read_file(saved, 1 << 20, &prev, &len);
+        if (!st) {
+            /* max_steps may grow; everything else must match */
+            mtx_modular_config a = cfg;
+            cJSON *pj = cJSON_ParseWithLength((const char *)prev, len);
+            cJSON *tr = pj ? cJSON_GetObjectItemCaseSensitive(pj, "training") : NULL;
+            cJSON *ms = tr ? cJSON_GetObjectItemCaseSensitive(tr, "max_steps") : NULL;
+            if (ms) cJSON_SetNumberValue(ms, a.opt.max_steps);
+            char *p1 = pj ? cJSON_PrintUnformatted(pj) : NULL;
+            if (!p1 || strcmp(p1, cfg_json))
+                st = mtx_set_error(MTX_ERR_ARG, "cannot resume: the modularize config differs from the run in %s", out_dir);
+            cJSON_free(p1);
+            cJSON_Delete(pj);
+        }
+        free(prev);
+    }
+    mtx_bundle teacher;
+    memset(&teacher, 0, sizeof teacher);
+    mtx_dataset d;
+    memset(&d, 0, sizeof d);
+    mtx_train_config data_cfg;
+    if (!st) st = mtx_bundle_load(teacher_dir, &teacher);
+    if (!st) st = mtx_bundle_train_config(&teacher, teacher_dir, &data_cfg);
+    if (!st) st = mtx_dataset_load(&d, &data_cfg, &teacher.model.cfg, teacher_dir);
+    mtx_modular *m = NULL;
+    if (!st) st = mtx_modular_new(&m, &cfg, &teacher.model, &d);
+    if (!st && resume) st = mtx_modular_restore(m, out_dir);
+    if (!st && !resume) {
+        st = mtx_mkdir_p(out_dir);
+        if (!st) st = mtx_write_file_atomic(saved, cfg_json, strlen(cfg_json));
+        if (!st) st = mtx_write_file_atomic(metrics, "", 0);
+    }
+    /* drop log lines past the restored step */
+    if (!st && resume) {
+        uint8_t *buf = NULL;
+        size_t len = 0, keep = 0;
+        st = mtx_read_file(metrics, (size_t)1 << 30, &buf, &len);
+        for (size_t pos = 0; !st && pos < len;) {
+            char *nl = memchr(buf + pos, '\n', len - pos);
+            size_t end = nl ? (size_t)(nl - (char *)buf) + 1 : len;
+            cJSON *j = cJSON_ParseWithLength((const char *)buf + pos, end - pos);
+            const cJSON *s = j ? cJSON_GetObjectItemCaseSensitive(j, "step") : NULL;
+            int ok = cJSON_IsNumber(s) && s->valuedouble <= (double)mtx_modular_steps(m);
+            cJSON_Delete(j);
+            if (!ok) break;
+            keep = pos = end;
+        }
+        if (!st) st = mtx_write_file_atomic(metrics, buf, keep);
+        free(buf);
+    }
+    mtx_assembly small;
+    if (m) mtx_assembly_smallest(mtx_modular_bank(m), &small);
+    double t0 = mtx_now_s(), wt0 = t0, w_ce = 0, w_kd = 0, w_hid = 0, dev_small = -1, dev_acc = 0;
+    int64_t w_tok = 0, w_n = 0, start = m ? mtx_modular_steps(m) : 0;
+    while (!st && mtx_modular_steps(m) < cfg.opt.max_steps) {
+        mtx_modular_stats s;
+        st = mtx_modular_step(m, &s);
+        if (st) break;
+        int64_t step = mtx_modular_steps(m);
+        w_ce += s.ce;
+        w_kd += s.kd;
+        w_hid += s.hidden;
+        w_n++;
+        w_tok += s.tgt_tokens;
+        if (step % cfg.opt.log_every == 0 || step == cfg.opt.max_steps) {
+            double now = mtx_now_s();
+            char line[512];
+            snprintf(line, sizeof line,
+                     "{\"step\":%lld,\"ce\":%.6f,\"kd\":%.6f,\"hidden\":%.6f,\"lr\":%.6g,\"replace_rate\":%.4f,\"grad_norm\":%.4f,\"tokens_per_s\":%.1f,\"elapsed_s\":%.1f}",
+                     (long long)step, w_ce / (double)w_tok, w_kd / (double)w_tok, w_hid / (double)w_n, s.lr, s.rate,
+                     s.grad_norm, (double)w_tok / (now - wt0), now - t0);
+            st = append_line(metrics, line);
+            mtx_train_progress p = { 0 };
+            p.step = step;
+            p.max_steps = cfg.opt.max_steps;
+            p.loss = (w_ce + w_kd) / (double)w_tok;
+            p.lr = s.lr;
+            p.grad_norm = s.grad_norm;
+            p.tokens_per_s = (double)w_tok / (now - wt0);
+            p.elapsed_s = now - t0;
+            p.eta_s = (double)(cfg.opt.max_steps - step) * (now - t0) / (double)(step - start);
+            if (fn) fn(&p, ctx);
+            wt0 = now;
+            w_ce = w_kd = w_hid = 0;
+            w_tok = w_n = 0;
+        }
+        if (!st && ((cfg.opt.eval_every && step % cfg.opt.eval_every == 0) || step == cfg.opt.max_steps)) {
+            st = mtx_modular_eval(m, &small, &d.dev, &dev_small, &dev_acc);
+            if (!st) {
+                char line[256];
+                snprintf(line, sizeof line, "{\"step\":%lld,\"dev_nll_smallest\":%.6f,\"dev_token_acc_smallest\":%.6f}",
+                         (long long)step, dev_small, dev_acc);
+                st = append_line(metrics, line);
+                mtx_train_progress p = { 0 };
+                p.kind = 1;
+                p.step = step;
+                p.max_steps = cfg.opt.max_steps;
+                p.dev_nll = dev_small;
+                p.dev_acc = dev_acc;
+                if (fn) fn(&p, ctx);
+            }
+        }
+        if (!st && (step % cfg.opt.checkpoint_every == 0 || step == cfg.opt.max_steps)) {
+            char *prov = bank_provenance(&teacher, teacher_dir, &cfg, command_line, step, dev_small);
+            st = prov ? mtx_modular_checkpoint(m, out_dir, &d.sv, &d.tv, prov) : mtx_set_error(MTX_ERR_NOMEM, "out of memory");
+            cJSON_free(prov);
+            if (!st && fn) {
+                mtx_train_progress p = { 0 };
+                p.kind = 2;
+                p.step = step;
+                p.max_steps = cfg.opt.max_steps;
+                fn(&p, ctx);
+            }
+        }
+    }
+    mtx_modular_free(m);
+    mtx_dataset_free(&d);
+    mtx_bundle_free(&teacher);
+    cJSON_free(cfg_json);
+    return st;
+}

@@ -1,0 +1,373 @@
+/* test_modular.c - module banks: tiling enumeration, assemblies equal to the
+ * teacher bit for bit, assembled checkpoints, frozen teacher, gradient check
+ * of the whole modularize objective, exact resume, a tiny end-to-end run,
+ * and unreachable ratios. */
+#include "assemble.h"
+#include "gemm.h"
+#include "modular.h"
+
+#include <CUnit/CUnit.h>
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#define FIXTURE "tests/fixtures/words20.dict"
+
+/* Independent count of tilings: dynamic programming over positions. */
+static int count_tilings(int L, const int *g, int ng) {
+    int ways[MTX_MAX_LAYERS + 1] = { 0 };
+    ways[L] = 1;
+    for (int i = L - 1; i >= 0; i--) {
+        ways[i] = ways[i + 1];
+        for (int k = 0; k < ng; k++)
+            if (g[k] > 1 && L % g[k] == 0 && i % g[k] == 0 && i + g[k] <= L) ways[i] += ways[i + g[k]];
+    }
+    return ways[0];
+}
+
+static void test_tiling_enumeration(void) {
+    static const int g236[] = { 2, 3, 6 }, g2[] = { 2 }, g24[] = { 4, 2 };
+    struct { int L; const int *g; int ng; int expect; } cases[] = {
+        { 6, g236, 3, 14 }, { 4, g2, 1, 4 }, { 8, g24, 2, -1 }, { 5, g236, 3, 1 }, { 12, g236, 3, -1 },
+    };
+    for (size_t c = 0; c < sizeof cases / sizeof cases[0]; c++) {
+        mtx_tiling t[4096];
+        int n = mtx_tiling_enumerate(cases[c].L, cases[c].g, cases[c].ng, t, 4096);
+        CU_ASSERT_EQUAL(n, count_tilings(cases[c].L, cases[c].g, cases[c].ng));
+        if (cases[c].expect >= 0) CU_ASSERT_EQUAL(n, cases[c].expect);
+        for (int i = 0; i < n && i < 4096; i++) {
+            CU_ASSERT_EQUAL(mtx_tiling_validate(&t[i], cases[c].L, cases[c].g, cases[c].ng), MTX_OK);
+            for (int k = 0; k < i; k++) CU_ASSERT(memcmp(&t[i], &t[k], sizeof t[i]) != 0);
+            /* text round trip */
+            char buf[512];
+            mtx_tiling back;
+            mtx_tiling_format(&t[i], buf, sizeof buf);
+            CU_ASSERT_EQUAL(mtx_tiling_parse(buf, &back), MTX_OK);
+            CU_ASSERT_EQUAL(back.n, t[i].n);
+            CU_ASSERT_EQUAL(memcmp(back.g, t[i].g, (size_t)t[i].n), 0);
+            CU_ASSERT_EQUAL(memcmp(back.j, t[i].j, (size_t)t[i].n), 0);
+        }
+    }
+    /* invalid tilings are refused */
+    mtx_tiling bad;
+    CU_ASSERT_EQUAL(mtx_tiling_parse("t0 m2.1 m3.1", &bad), MTX_OK);
+    CU_ASSERT_EQUAL(mtx_tiling_validate(&bad, 6, g236, 3), MTX_ERR_ARG); /* m2.1 starts at 2, not 1 */
+    CU_ASSERT_EQUAL(mtx_tiling_parse("m3.0 m2.1", &bad), MTX_OK);
+    CU_ASSERT_EQUAL(mtx_tiling_validate(&bad, 6, g236, 3), MTX_ERR_ARG);
+    CU_ASSERT_EQUAL(mtx_tiling_parse("m4.0 t4 t5", &bad), MTX_OK);
+    CU_ASSERT_EQUAL(mtx_tiling_validate(&bad, 6, g236, 3), MTX_ERR_ARG);
+    CU_ASSERT_EQUAL(mtx_tiling_parse("t0 x1", &bad), MTX_ERR_FORMAT);
+}
+
+/* A small trained teacher shared by the tests below (6 + 6 layers). */
+static mtx_dataset g_data;
+static mtx_model g_teacher;
+static int g_ready;
+
+static mtx_train_config tiny_train(void) {
+    mtx_train_config t = mtx_train_config_default();
+    snprintf(t.train, sizeof t.train, "%s", FIXTURE);
+    snprintf(t.dev, sizeof t.dev, "%s", FIXTURE);
+    snprintf(t.test, sizeof t.test, "%s", FIXTURE);
+    t.batch_tokens = 128;
+    t.warmup_steps = 10;
+    t.max_steps = 150;
+    t.lr = 3e-3f;
+    t.threads = 1;
+    return t;
+}
+
+static int suite_init(void) {
+    mtx_set_threads(1);
+    mtx_train_config t = tiny_train();
+    mtx_model_config m = mtx_model_config_default();
+    m.d_model = 16;
+    m.num_heads = 2;
+    m.d_ff = 32;
+    m.dropout_rate = 0.0f;
+    if (mtx_dataset_load(&g_data, &t, &m, NULL)) return 1;
+    mtx_trainer *tr;
+    if (mtx_trainer_new(&tr, &m, &t, &g_data, NULL)) return 1;
+    for (int i = 0; i < t.max_steps; i++)
+        if (mtx_trainer_step(tr, NULL)) return 1;
+    const mtx_model *tm = mtx_trainer_model(tr);
+    if (mtx_model_init(&g_teacher, &tm->cfg)) return 1;
+    memcpy(g_teacher.params, tm->params, tm->n_params * sizeof(float));
+    mtx_trainer_free(tr);
+    g_ready = 1;
+    return 0;
+}
+
+static int suite_clean(void) {
+    if (g_ready) {
+        mtx_model_free(&g_teacher);
+        mtx_dataset_free(&g_data);
+    }
+    return 0;
+}
+
+static mtx_modular_config tiny_modular(void) {
+    mtx_modular_config c = mtx_modular_config_default();
+    c.opt = tiny_train();
+    c.opt.max_steps = 80;
+    c.opt.lr = 2e-3f;
+    c.opt.warmup_steps = 5;
+    c.rate_base = 0.5f;
+    c.rate_slope = 0.5f / 40.0f;
+    c.dropout = 0.0f;
+    return c;
+}
+
+static void forward_logits(const mtx_net *n, mtx_acts *a, mtx_batch_buf *bb, mtx_batcher *bt) {
+    mtx_batch_fill(bb, bt, 0);
+    mtx_fwd_opts o = { 0.0f, 0, 0 };
+    CU_ASSERT_EQUAL_FATAL(mtx_forward(a, n, &bb->b, &o), MTX_OK);
+}
+
+static void test_teacher_assembly_bit_exact(void) {
+    mtx_bank b;
+    static const int g[] = { 2, 3, 6 };
+    CU_ASSERT_EQUAL_FATAL(mtx_bank_init(&b, &g_teacher, g, 3, 0), MTX_OK);
+    mtx_assembly a;
+    mtx_assembly_teacher(&b, &a);
+    mtx_net nb, nt;
+    CU_ASSERT_EQUAL_FATAL(mtx_bank_net(&b, &a, &nb, NULL, NULL), MTX_OK);
+    mtx_net_from_model(&nt, &g_teacher, NULL);
+    mtx_acts a1, a2;
+    mtx_batch_buf bb;
+    mtx_batcher bt;
+    CU_ASSERT_EQUAL_FATAL(mtx_acts_init(&a1, &g_teacher.cfg, 6, 6, 128, 32), MTX_OK);
+    CU_ASSERT_EQUAL_FATAL(mtx_acts_init(&a2, &g_teacher.cfg, 6, 6, 128, 32), MTX_OK);
+    CU_ASSERT_EQUAL_FATAL(mtx_batch_buf_init(&bb, 128), MTX_OK);
+    CU_ASSERT_EQUAL_FATAL(mtx_batcher_init(&bt, &g_data.test, 128), MTX_OK);
+    mtx_batcher_epoch(&bt, 0, 0, 0);
+    forward_logits(&nb, &a1, &bb, &bt);
+    forward_logits(&nt, &a2, &bb, &bt);
+    size_t n = (size_t)bb.b.B * bb.b.T * g_teacher.cfg.tgt_vocab_size;
+    CU_ASSERT_EQUAL(memcmp(a1.logits, a2.logits, n * sizeof(float)), 0);
+    /* and the whole evaluation agrees */
+    mtx_eval_result r1, r2;
+    CU_ASSERT_EQUAL_FATAL(mtx_eval_encoded(&nb, &g_data.test, 1, 1.0f, &r1), MTX_OK);
+    CU_ASSERT_EQUAL_FATAL(mtx_eval_encoded(&nt, &g_data.test, 1, 1.0f, &r2), MTX_OK);
+    CU_ASSERT_EQUAL(r1.score.errors, r2.score.errors);
+    CU_ASSERT_EQUAL(r1.score.word_errors, r2.score.word_errors);
+    mtx_batcher_free(&bt);
+    mtx_batch_buf_free(&bb);
+    mtx_acts_free(&a1);
+    mtx_acts_free(&a2);
+    mtx_bank_free(&b);
+}
+
+static void test_assembled_checkpoint_roundtrip(void) {
+    mtx_modular_config c = tiny_modular();
+    mtx_modular *m;
+    CU_ASSERT_EQUAL_FATAL(mtx_modular_new(&m, &c, &g_teacher, &g_data), MTX_OK);
+    for (int i = 0; i < 10; i++) CU_ASSERT_EQUAL_FATAL(mtx_modular_step(m, NULL), MTX_OK);
+    const mtx_bank *b = mtx_modular_bank(m);
+    mtx_assembly a;
+    CU_ASSERT_EQUAL_FATAL(mtx_tiling_parse("m2.0 t2 m3.1", &a.enc), MTX_OK);
+    CU_ASSERT_EQUAL_FATAL(mtx_tiling_parse("m3.0 t3 t4 t5", &a.dec), MTX_OK);
+    mtx_model asm_model;
+    CU_ASSERT_EQUAL_FATAL(mtx_assembly_to_model(b, &a, &asm_model), MTX_OK);
+    CU_ASSERT_EQUAL(asm_model.n_params, mtx_assembly_params(b, &a));
+    char dir[] = "/tmp/mtx_asm_XXXXXX";
+    CU_ASSERT_FATAL(mkdtemp(dir) != NULL);
+    CU_ASSERT_EQUAL_FATAL(mtx_bundle_save(dir, &asm_model, &g_data.sv, &g_data.tv, NULL, MTX_DT_F32, NULL), MTX_OK);
+    mtx_bundle loaded;
+    CU_ASSERT_EQUAL_FATAL(mtx_bundle_load(dir, &loaded), MTX_OK);
+    CU_ASSERT_EQUAL(loaded.model.cfg.num_layers, 3);
+    CU_ASSERT_EQUAL(loaded.model.cfg.num_decoder_layers, 4);
+    mtx_net n1, n2;
+    CU_ASSERT_EQUAL_FATAL(mtx_bank_net(b, &a, &n1, NULL, NULL), MTX_OK);
+    mtx_net_from_model(&n2, &loaded.model, NULL);
+    mtx_acts a1, a2;
+    mtx_batch_buf bb;
+    mtx_batcher bt;
+    CU_ASSERT_EQUAL_FATAL(mtx_acts_init(&a1, &g_teacher.cfg, 6, 6, 128, 32), MTX_OK);
+    CU_ASSERT_EQUAL_FATAL(mtx_acts_init(&a2, &loaded.model.cfg, 3, 4, 128, 32), MTX_OK);
+    CU_ASSERT_EQUAL_FATAL(mtx_batch_buf_init(&bb, 128), MTX_OK);
+    CU_ASSERT_EQUAL_FATAL(mtx_batcher_init(&bt, &g_data.dev, 128), MTX_OK);
+    mtx_batcher_epoch(&bt, 0, 0, 0);
+    forward_logits(&n1, &a1, &bb, &bt);
+    forward_logits(&n2, &a2, &bb, &bt);
+    size_t n = (size_t)bb.b.B * bb.b.T * g_teacher.cfg.tgt_vocab_size;
+    CU_ASSERT_EQUAL(memcmp(a1.logits, a2.logits, n * sizeof(float)), 0);
+    mtx_batcher_free(&bt);
+    mtx_batch_buf_free(&bb);
+    mtx_acts_free(&a1);
+    mtx_acts_free(&a2);
+    mtx_bundle_free(&loaded);
+    mtx_model_free(&asm_model);
+    mtx_modular_free(m);
+    char cmd[128];
+    snprintf(cmd, sizeof cmd, "rm -rf %s", dir);
+    CU_ASSERT_EQUAL(system(cmd), 0);
+}
+
+static void test_teacher_frozen_and_dev_loss_drops(void) {
+    mtx_modular_config c = tiny_modular();
+    mtx_modular *m;
+    CU_ASSERT_EQUAL_FATAL(mtx_modular_new(&m, &c, &g_teacher, &g_data), MTX_OK);
+    const mtx_bank *b = mtx_modular_bank(m);
+    float *before = malloc(g_teacher.n_params * sizeof(float)), *mod0 = malloc(b->n_mod * sizeof(float));
+    CU_ASSERT_FATAL(before && mod0);
+    memcpy(before, b->teacher.params, g_teacher.n_params * sizeof(float));
+    memcpy(mod0, b->mod, b->n_mod * sizeof(float));
+    mtx_assembly small;
+    mtx_assembly_smallest(b, &small);
+    CU_ASSERT_EQUAL(small.enc.n + small.dec.n, 2);
+    double nll0, nll1, acc;
+    CU_ASSERT_EQUAL_FATAL(mtx_modular_eval(m, &small, &g_data.dev, &nll0, &acc), MTX_OK);
+    for (int i = 0; i < c.opt.max_steps; i++) CU_ASSERT_EQUAL_FATAL(mtx_modular_step(m, NULL), MTX_OK);
+    CU_ASSERT_EQUAL_FATAL(mtx_modular_eval(m, &small, &g_data.dev, &nll1, &acc), MTX_OK);
+    CU_ASSERT(nll1 < 0.8 * nll0);
+    /* the teacher (inside the bank and the original) is untouched; modules moved */
+    CU_ASSERT_EQUAL(memcmp(before, b->teacher.params, g_teacher.n_params * sizeof(float)), 0);
+    CU_ASSERT_NOT_EQUAL(memcmp(mod0, b->mod, b->n_mod * sizeof(float)), 0);
+    free(before);
+    free(mod0);
+    mtx_modular_free(m);
+}
+
+/* Finite differences of the whole modularize objective (CE + KD + hidden MSE)
+ * with respect to module parameters, through a mixed assembly. */
+static void test_modular_objective_grad(void) {
+    mtx_modular_config c = tiny_modular();
+    c.alpha_kd = 0.7f;
+    c.beta_hidden = 0.5f;
+    c.temperature = 1.5f;
+    c.opt.label_smoothing = 0.1f;
+    mtx_modular *m;
+    CU_ASSERT_EQUAL_FATAL(mtx_modular_new(&m, &c, &g_teacher, &g_data), MTX_OK);
+    mtx_bank *b = (mtx_bank *)mtx_modular_bank(m);
+    mtx_rng r;
+    mtx_rng_seed(&r, 17);
+    for (size_t i = 0; i < b->n_mod; i++) b->mod[i] += 0.05f * mtx_rng_normal(&r);
+    mtx_assembly a;
+    CU_ASSERT_EQUAL_FATAL(mtx_tiling_parse("m2.0 t2 m3.1", &a.enc), MTX_OK);
+    CU_ASSERT_EQUAL_FATAL(mtx_tiling_parse("t0 t1 m2.1 m2.2", &a.dec), MTX_OK);
+    mtx_batch_buf bb;
+    mtx_batcher bt;
+    CU_ASSERT_EQUAL_FATAL(mtx_batch_buf_init(&bb, 128), MTX_OK);
+    CU_ASSERT_EQUAL_FATAL(mtx_batcher_init(&bt, &g_data.dev, 64), MTX_OK);
+    mtx_batcher_epoch(&bt, 0, 0, 0);
+    mtx_batch_fill(&bb, &bt, 0);
+    double loss;
+    CU_ASSERT_EQUAL_FATAL(mtx_modular_loss_grad(m, &a, &bb.b, 0, &loss, NULL), MTX_OK);
+    float *g = malloc(b->n_mod * sizeof(float));
+    CU_ASSERT_FATAL(g != NULL);
+    memcpy(g, mtx_modular_grad(m), b->n_mod * sizeof(float));
+    /* check a deterministic sample of coordinates in every module that is used */
+    double diff = 0, norm = 0;
+    int checked = 0, nonzero_unused = 0;
+    mtx_enc_layer *e3 = mtx_bank_enc_module(b, 3, 1), *e6 = mtx_bank_enc_module(b, 6, 0);
+    for (size_t i = 0; i < b->n_mod; i += 37) {
+        float keep = b->mod[i];
+        const float h = 3e-3f;
+        double lp, lm;
+        b->mod[i] = keep + h;
+        CU_ASSERT_EQUAL_FATAL(mtx_modular_loss_grad(m, &a, &bb.b, 0, &lp, NULL), MTX_OK);
+        b->mod[i] = keep - h;
+        CU_ASSERT_EQUAL_FATAL(mtx_modular_loss_grad(m, &a, &bb.b, 0, &lm, NULL), MTX_OK);
+        b->mod[i] = keep;
+        double num = (lp - lm) / (2.0 * h);
+        diff += (num - g[i]) * (num - g[i]);
+        norm += num * num + (double)g[i] * g[i];
+        checked++;
+    }
+    /* an unused module (m6.0 encoder) has exactly zero gradient; a used one does not */
+    size_t e6off = (size_t)(e6->ln1 - b->mod), e3off = (size_t)(e3->ln1 - b->mod);
+    for (size_t i = 0; i < mtx_enc_layer_size(&g_teacher.cfg); i++) nonzero_unused += g[e6off + i] != 0.0f;
+    CU_ASSERT_EQUAL(nonzero_unused, 0);
+    double used_norm = 0;
+    for (size_t i = 0; i < mtx_enc_layer_size(&g_teacher.cfg); i++) used_norm += fabs(g[e3off + i]);
+    CU_ASSERT(used_norm > 0);
+    double rel = sqrt(diff) / (sqrt(norm) + 1e-30);
+    if (rel > 2e-2) fprintf(stderr, "\n  modular objective: normalised error %.3g over %d coordinates\n", rel, checked);
+    CU_ASSERT(rel < 2e-2);
+    free(g);
+    mtx_batcher_free(&bt);
+    mtx_batch_buf_free(&bb);
+    mtx_modular_free(m);
+}
+
+static void test_modular_resume_exact(void) {
+    mtx_modular_config c = tiny_modular();
+    c.dropout = 0.1f;
+    c.opt.max_steps = 20;
+    mtx_modular *a, *b, *d;
+    char dir[] = "/tmp/mtx_mresume_XXXXXX";
+    CU_ASSERT_FATAL(mkdtemp(dir) != NULL);
+    CU_ASSERT_EQUAL_FATAL(mtx_modular_new(&a, &c, &g_teacher, &g_data), MTX_OK);
+    for (int i = 0; i < 12; i++) CU_ASSERT_EQUAL_FATAL(mtx_modular_step(a, NULL), MTX_OK);
+    CU_ASSERT_EQUAL_FATAL(mtx_modular_new(&b, &c, &g_teacher, &g_data), MTX_OK);
+    for (int i = 0; i < 5; i++) CU_ASSERT_EQUAL_FATAL(mtx_modular_step(b, NULL), MTX_OK);
+    CU_ASSERT_EQUAL_FATAL(mtx_modular_checkpoint(b, dir, &g_data.sv, &g_data.tv, NULL), MTX_OK);
+    mtx_modular_free(b);
+    CU_ASSERT_EQUAL_FATAL(mtx_modular_new(&d, &c, &g_teacher, &g_data), MTX_OK);
+    CU_ASSERT_EQUAL_FATAL(mtx_modular_restore(d, dir), MTX_OK);
+    for (int i = 0; i < 7; i++) CU_ASSERT_EQUAL_FATAL(mtx_modular_step(d, NULL), MTX_OK);
+    const mtx_bank *ba = mtx_modular_bank(a), *bd = mtx_modular_bank(d);
+    CU_ASSERT_EQUAL(memcmp(ba->mod, bd->mod, ba->n_mod * sizeof(float)), 0);
+    /* the saved bank loads back as a bank */
+    mtx_bank_dir loaded;
+    CU_ASSERT_EQUAL_FATAL(mtx_bank_load(dir, &loaded), MTX_OK);
+    CU_ASSERT_EQUAL(loaded.bank.n_gran, 3);
+    mtx_bank_dir_free(&loaded);
+    mtx_modular_free(a);
+    mtx_modular_free(d);
+    char cmd[128];
+    snprintf(cmd, sizeof cmd, "rm -rf %s", dir);
+    CU_ASSERT_EQUAL(system(cmd), 0);
+}
+
+static void test_unreachable_ratio(void) {
+    mtx_bank b;
+    static const int g[] = { 2, 3, 6 };
+    CU_ASSERT_EQUAL_FATAL(mtx_bank_init(&b, &g_teacher, g, 3, 0), MTX_OK);
+    double r[32];
+    int n = mtx_reachable_ratios(&b, r, 32);
+    CU_ASSERT_EQUAL(n, 11); /* 12 / 12 ... 12 / 2 */
+    CU_ASSERT_DOUBLE_EQUAL(r[n - 1], 6.0, 1e-12);
+    mtx_len_stats lens = { 8, 8 };
+    mtx_assembly a;
+    CU_ASSERT_EQUAL(mtx_assembly_choose(&b, 5.0, MTX_STRATEGY_SIZE, &lens, NULL, 0, &a), MTX_ERR_ARG);
+    CU_ASSERT_PTR_NOT_NULL(strstr(mtx_last_error(), "reachable ratios: 1.00, 1.09"));
+    CU_ASSERT_PTR_NOT_NULL(strstr(mtx_last_error(), "4.00, 6.00"));
+    CU_ASSERT_EQUAL(mtx_assembly_choose(&b, 0.5, MTX_STRATEGY_SIZE, &lens, NULL, 0, &a), MTX_ERR_ARG);
+    /* reachable ratios: size-first minimises parameters, speed-first latency */
+    CU_ASSERT_EQUAL_FATAL(mtx_assembly_choose(&b, 2.0, MTX_STRATEGY_SIZE, &lens, NULL, 0, &a), MTX_OK);
+    CU_ASSERT_EQUAL(a.enc.n + a.dec.n, 6);
+    mtx_assembly all_asm;
+    size_t best = (size_t)-1;
+    mtx_assembly *all = NULL;
+    int na = 0;
+    CU_ASSERT_EQUAL_FATAL(mtx_assemblies_all(&b, &all, &na), MTX_OK);
+    CU_ASSERT_EQUAL(na, 14 * 14);
+    for (int i = 0; i < na; i++)
+        if (all[i].enc.n + all[i].dec.n == 6 && mtx_assembly_params(&b, &all[i]) < best) {
+            best = mtx_assembly_params(&b, &all[i]);
+            all_asm = all[i];
+        }
+    CU_ASSERT_EQUAL(mtx_assembly_params(&b, &a), best);
+    CU_ASSERT_EQUAL(all_asm.dec.n, a.dec.n);
+    CU_ASSERT_EQUAL_FATAL(mtx_assembly_choose(&b, 3.0, MTX_STRATEGY_SPEED, &lens, NULL, 0, &a), MTX_OK);
+    double lat = mtx_assembly_latency(&b, &a, 8, 8);
+    for (int i = 0; i < na; i++)
+        if (all[i].enc.n + all[i].dec.n == 4) CU_ASSERT(mtx_assembly_latency(&b, &all[i], 8, 8) >= lat);
+    free(all);
+    mtx_bank_free(&b);
+}
+
+void mtx_suite_modular(void) {
+    CU_pSuite s = CU_add_suite("modular transformers", suite_init, suite_clean);
+    CU_add_test(s, "tiling enumeration is complete and valid", test_tiling_enumeration);
+    CU_add_test(s, "all-teacher assembly equals the teacher bit for bit", test_teacher_assembly_bit_exact);
+    CU_add_test(s, "assembled checkpoint reloads to the in-memory hybrid", test_assembled_checkpoint_roundtrip);
+    CU_add_test(s, "training leaves the teacher untouched and lowers 6x dev loss", test_teacher_frozen_and_dev_loss_drops);
+    CU_add_test(s, "modularize objective vs finite differences", test_modular_objective_grad);
+    CU_add_test(s, "modularize resume equals uninterrupted training", test_modular_resume_exact);
+    CU_add_test(s, "unreachable ratios are refused; size and speed strategies", test_unreachable_ratio);
+}
