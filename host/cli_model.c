@@ -215,6 +215,14 @@ int mtx_cmd_predict(int argc, char **argv) {
         char line[4096];
         while (fgets(line, sizeof line, stdin)) {
             size_t n = strlen(line);
+            if (n && line[n - 1] != '\n' && !feof(stdin)) {
+                /* longer than the buffer: one error for the whole line */
+                int ch;
+                while ((ch = getchar()) != EOF && ch != '\n') {}
+                fprintf(stderr, "modtx predict: word longer than %d bytes: '%.20s...'\n", PRED_MAX_WORD, line);
+                p->errors++;
+                continue;
+            }
             while (n && (line[n - 1] == '\n' || line[n - 1] == '\r' || line[n - 1] == ' ' || line[n - 1] == '\t')) line[--n] = 0;
             char *w = line;
             while (*w == ' ' || *w == '\t') w++;

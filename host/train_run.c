@@ -79,7 +79,11 @@ static mtx_status check_same_run(const char *dir, const mtx_model_config *m, con
     mtx_model_config m0;
     mtx_train_config t0;
     st = mtx_config_load_training(path, &m0, &t0);
-    if (st) return mtx_set_error(st, "cannot resume: %s", mtx_last_error());
+    if (st) {
+        char why[400];
+        snprintf(why, sizeof why, "%s", mtx_last_error());
+        return mtx_set_error(st, "cannot resume: %s", why);
+    }
     t0.max_steps = t->max_steps;
     char *a = mtx_train_config_to_json(&t0), *b = mtx_train_config_to_json(t);
     int same = a && b && strcmp(a, b) == 0;
