@@ -12,6 +12,8 @@
 #include <string.h>
 #include <unistd.h>
 
+#define MTX_MAX_BASELINES 8
+
 
 static void join_args(char *cmd, size_t cap, int argc, char **argv) {
     snprintf(cmd, cap, "modtx");
@@ -216,20 +218,21 @@ static mtx_status write_svg(const char *path, const sweep_row *rows, int n) {
     }
     len += (size_t)snprintf(s + len, cap - len, "<polyline fill=\"none\" stroke=\"#1f77b4\" stroke-width=\"2\" points=\"");
     for (int i = 0; i < n; i++)
-        if (strcmp(rows[i].kind, "pruned"))
+        if (!strcmp(rows[i].kind, "modular") || !strcmp(rows[i].kind, "teacher"))
             len += (size_t)snprintf(s + len, cap - len, "%.1f,%.1f ", PX(rows[i].wps / base), PY(rows[i].wer));
     len += (size_t)snprintf(s + len, cap - len, "\"/>\n");
     for (int i = 0; i < n; i++) {
-        int pr = !strcmp(rows[i].kind, "pruned");
+        const char *col = !strcmp(rows[i].kind, "pruned") ? "#d62728" : !strcmp(rows[i].kind, "student") ? "#2ca02c" : "#1f77b4";
         len += (size_t)snprintf(s + len, cap - len,
             "<circle cx=\"%.1f\" cy=\"%.1f\" r=\"4\" fill=\"%s\"/><text x=\"%.1f\" y=\"%.1f\" font-size=\"10\">%.2fx</text>\n",
-            PX(rows[i].wps / base), PY(rows[i].wer), pr ? "#d62728" : "#1f77b4", PX(rows[i].wps / base) + 6,
+            PX(rows[i].wps / base), PY(rows[i].wer), col, PX(rows[i].wps / base) + 6,
             PY(rows[i].wer) - 6, rows[i].ratio);
     }
     len += (size_t)snprintf(s + len, cap - len,
         "<circle cx=\"%.0f\" cy=\"%.0f\" r=\"4\" fill=\"#1f77b4\"/><text x=\"%.0f\" y=\"%.0f\">modular assemblies (label: layer ratio)</text>\n"
-        "<circle cx=\"%.0f\" cy=\"%.0f\" r=\"4\" fill=\"#d62728\"/><text x=\"%.0f\" y=\"%.0f\">teacher with layers dropped, no training</text>\n</svg>\n",
-        W - 330, T + 10, W - 320, T + 14, W - 330, T + 28, W - 320, T + 32);
+        "<circle cx=\"%.0f\" cy=\"%.0f\" r=\"4\" fill=\"#d62728\"/><text x=\"%.0f\" y=\"%.0f\">teacher with layers dropped, no training</text>\n"
+        "<circle cx=\"%.0f\" cy=\"%.0f\" r=\"4\" fill=\"#2ca02c\"/><text x=\"%.0f\" y=\"%.0f\">separately distilled students</text>\n</svg>\n",
+        W - 330, T + 10, W - 320, T + 14, W - 330, T + 28, W - 320, T + 32, W - 330, T + 46, W - 320, T + 50);
 #undef PX
 #undef PY
     mtx_status st = mtx_write_file_atomic(path, s, len);
@@ -247,15 +250,19 @@ static const char sweep_help[] =
     "6x, and prints ratio, layers, parameters, estimated latency (layer steps per\n"
     "word), measured CPU decode words/s, PER, WER and the WER drop vs the teacher.\n"
     "Writes sweep.csv and sweep.svg (WER against speed-up) into DIR (default\n"
-    "BANK/sweep). --json prints the rows as a JSON array instead of the table.\n";
+    "BANK/sweep). --json prints the rows as a JSON array instead of the table.\n"
+    "  --baseline B1,B2  banks distilled separately from the same teacher (e.g. a\n"
+    "                    fixed 3+3 or 2+2 student): their smallest assembly is\n"
+    "                    added as a \"student\" row\n";
 
 int mtx_cmd_sweep(int argc, char **argv) {
-    const char *model = NULL, *split = "test", *strat_s = "search", *dw_s = "1000", *out = NULL;
+    const char *model = NULL, *split = "test", *strat_s = "search", *dw_s = "1000", *out = NULL, *baselines = NULL;
     int json = 0;
     const mtx_opt opts[] = { { "--model", &model, NULL }, { "--split", &split, NULL },
                              { "--strategy", &strat_s, NULL }, { "--dev-words", &dw_s, NULL },
-                             { "--out", &out, NULL }, { "--json", NULL, &json } };
-    int r = mtx_parse_opts(argc, argv, opts, 6, sweep_help, NULL, 0, NULL);
+                             { "--out", &out, NULL }, { "--json", NULL, &json },
+                             { "--baseline", &baselines, NULL } };
+    int r = mtx_parse_opts(argc, argv, opts, 7, sweep_help, NULL, 0, NULL);
     if (r) return r == 1 ? 0 : 2;
     if (!model) {
         fprintf(stderr, "modtx sweep: --model is required (see --help)\n");
@@ -282,9 +289,21 @@ int mtx_cmd_sweep(int argc, char **argv) {
     mtx_len_stats lens = st ? (mtx_len_stats){ 8, 8 } : mtx_len_stats_of(&d.dev);
     double ratios[2 * MTX_MAX_LAYERS];
     int nr = mtx_reachable_ratios(b, ratios, 2 * MTX_MAX_LAYERS);
-    sweep_row *rows = calloc((size_t)nr + 8, sizeof *rows);
+    sweep_row *rows = calloc((size_t)nr + 8 + MTX_MAX_BASELINES, sizeof *rows);
     int n = 0;
     if (!rows) st = mtx_set_error(MTX_ERR_NOMEM, "out of memory");
+    if (!st) {
+        /* warm-up: thread pools and first-touch pages must not bill the first row */
+        mtx_net net;
+        mtx_net_from_model(&net, &b->teacher, NULL);
+        mtx_encoded view = *e;
+        if (view.n_groups > 256) {
+            view.n_groups = 256;
+            view.n = view.group_start[256];
+        }
+        mtx_eval_result warm;
+        st = mtx_eval_encoded(&net, &view, 1, 1.0f, &warm);
+    }
     for (int i = 0; !st && i < nr; i++) {
         mtx_assembly a;
         if (i == 0) mtx_assembly_teacher(b, &a);
@@ -338,6 +357,35 @@ int mtx_cmd_sweep(int argc, char **argv) {
                       (size_t)(c->num_decoder_layers - kd) * mtx_dec_layer_size(c);
         row->latency = ke + kd * lens.tgt_len;
         n++;
+    }
+    /* separately distilled students: the smallest assembly of each baseline bank */
+    char blist[4096];
+    snprintf(blist, sizeof blist, "%s", baselines ? baselines : "");
+    for (char *tok = strtok(blist, ","); !st && tok && n < nr + 3 + MTX_MAX_BASELINES; tok = strtok(NULL, ",")) {
+        mtx_bank_dir sd;
+        st = mtx_bank_load(tok, &sd);
+        if (st) break;
+        mtx_assembly a;
+        mtx_assembly_smallest(&sd.bank, &a);
+        mtx_net net;
+        sweep_row *row = &rows[n];
+        st = sd.bank.teacher.n_params != b->teacher.n_params ||
+             memcmp(sd.bank.teacher.params, b->teacher.params, b->teacher.n_params * sizeof(float))
+                 ? mtx_set_error(MTX_ERR_ARG, "%s: baseline was distilled from another teacher", tok)
+                 : mtx_bank_net(&sd.bank, &a, &net, NULL, NULL);
+        if (!st) st = eval_row(&net, e, row);
+        if (!st) {
+            snprintf(row->kind, sizeof row->kind, "student");
+            row->ratio = mtx_assembly_ratio(&sd.bank, &a);
+            row->ne = a.enc.n;
+            row->nd = a.dec.n;
+            row->params = mtx_assembly_params(&sd.bank, &a);
+            row->latency = mtx_assembly_latency(&sd.bank, &a, lens.src_len, lens.tgt_len);
+            mtx_tiling_format(&a.enc, row->enc, sizeof row->enc);
+            mtx_tiling_format(&a.dec, row->dec, sizeof row->dec);
+            n++;
+        }
+        mtx_bank_dir_free(&sd);
     }
     char dir[MTX_PATH_MAX], csv[MTX_PATH_MAX], svg[MTX_PATH_MAX];
     if (!st) {
