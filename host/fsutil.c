@@ -165,3 +165,11 @@ mtx_status mtx_path_join(char *out, size_t cap, const char *dir, const char *nam
     memcpy(out + nd + sep, name, nn + 1);
     return MTX_OK;
 }
+
+mtx_status mtx_append_line(const char *path, const char *line) {
+    FILE *f = fopen(path, "a");
+    if (!f) return mtx_set_error(MTX_ERR_IO, "%s: cannot open for append", path);
+    int bad = fputs(line, f) < 0 || fputc('\n', f) == EOF;
+    bad |= fclose(f) != 0;
+    return bad ? mtx_set_error(MTX_ERR_IO, "%s: write failed", path) : MTX_OK;
+}

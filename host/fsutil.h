@@ -35,4 +35,7 @@ int mtx_file_exists(const char *path);
  * and does not already end in one. MTX_ERR_ARG if the result would not fit. */
 mtx_status mtx_path_join(char *out, size_t cap, const char *dir, const char *name);
 
+/* Appends line and a newline to path (a log: not atomic by design). */
+mtx_status mtx_append_line(const char *path, const char *line);
+
 #endif

@@ -117,14 +117,6 @@ mtx_status mtx_modular_checkpoint(mtx_modular *m, const char *dir, const mtx_voc
     return st;
 }
 
-static mtx_status meta_i64(const mtx_st_file *f, const char *path, const char *key, int64_t *v) {
-    const char *s = mtx_st_meta(f, key);
-    char *end = NULL;
-    long long x = s ? strtoll(s, &end, 10) : -1;
-    if (!s || *end || x < 0) return mtx_set_error(MTX_ERR_FORMAT, "%s: metadata '%s' missing or invalid", path, key);
-    *v = x;
-    return MTX_OK;
-}
 
 mtx_status mtx_modular_restore(mtx_modular *m, const char *dir) {
     mtx_bank_dir bd;
@@ -147,15 +139,15 @@ mtx_status mtx_modular_restore(mtx_modular *m, const char *dir) {
     mtx_st_file *f = NULL;
     st = mtx_path_join(path, sizeof path, dir, "bank_state.safetensors");
     if (!st) st = mtx_st_open(path, &f);
-    if (!st) st = meta_i64(f, path, "step", &step);
-    if (!st) st = meta_i64(f, path, "epoch", &epoch);
-    if (!st) st = meta_i64(f, path, "batch", &batch);
+    if (!st) st = mtx_st_meta_int(f, path, "step", &step);
+    if (!st) st = mtx_st_meta_int(f, path, "epoch", &epoch);
+    if (!st) st = mtx_st_meta_int(f, path, "batch", &batch);
     if (!st) st = mtx_bank_read_modules(b, f, path, "adam.m.", am);
     if (!st) st = mtx_bank_read_modules(b, f, path, "adam.v.", av);
     mtx_st_close(f);
     if (!st) st = mtx_path_join(path, sizeof path, dir, "model.safetensors");
     if (!st) st = mtx_st_open(path, &f);
-    if (!st) st = meta_i64(f, path, "step", &model_step);
+    if (!st) st = mtx_st_meta_int(f, path, "step", &model_step);
     mtx_st_close(f);
     if (!st && model_step != step)
         st = mtx_set_error(MTX_ERR_FORMAT, "%s: bank (step %lld) and optimiser state (step %lld) disagree",
@@ -166,14 +158,6 @@ mtx_status mtx_modular_restore(mtx_modular *m, const char *dir) {
 }
 
 /* ------------------------------------------------------- the whole run */
-
-static mtx_status append_line(const char *path, const char *line) {
-    FILE *f = fopen(path, "a");
-    if (!f) return mtx_set_error(MTX_ERR_IO, "%s: cannot open for append", path);
-    int bad = fputs(line, f) < 0 || fputc('\n', f) == EOF;
-    bad |= fclose(f) != 0;
-    return bad ? mtx_set_error(MTX_ERR_IO, "%s: write failed", path) : MTX_OK;
-}
 
 /* Provenance of a bank: the teacher's data provenance (so eval finds the
  * splits), the modularize config, the command and the step. */
@@ -251,24 +235,7 @@ mtx_status mtx_modularize_run(const char *teacher_dir, const char *out_dir, cons
         if (!st) st = mtx_write_file_atomic(saved, cfg_json, strlen(cfg_json));
         if (!st) st = mtx_write_file_atomic(metrics, "", 0);
     }
-    /* drop log lines past the restored step */
-    if (!st && resume) {
-        uint8_t *buf = NULL;
-        size_t len = 0, keep = 0;
-        st = mtx_read_file(metrics, (size_t)1 << 30, &buf, &len);
-        for (size_t pos = 0; !st && pos < len;) {
-            char *nl = memchr(buf + pos, '\n', len - pos);
-            size_t end = nl ? (size_t)(nl - (char *)buf) + 1 : len;
-            cJSON *j = cJSON_ParseWithLength((const char *)buf + pos, end - pos);
-            const cJSON *s = j ? cJSON_GetObjectItemCaseSensitive(j, "step") : NULL;
-            int ok = cJSON_IsNumber(s) && s->valuedouble <= (double)mtx_modular_steps(m);
-            cJSON_Delete(j);
-            if (!ok) break;
-            keep = pos = end;
-        }
-        if (!st) st = mtx_write_file_atomic(metrics, buf, keep);
-        free(buf);
-    }
+    if (!st && resume) st = mtx_metrics_truncate(metrics, mtx_modular_steps(m));
     mtx_assembly small;
     if (m) mtx_assembly_smallest(mtx_modular_bank(m), &small);
     double t0 = mtx_now_s(), wt0 = t0, w_ce = 0, w_kd = 0, w_hid = 0, dev_small = -1, dev_acc = 0;
@@ -290,7 +257,7 @@ mtx_status mtx_modularize_run(const char *teacher_dir, const char *out_dir, cons
                      "{\"step\":%lld,\"ce\":%.6f,\"kd\":%.6f,\"hidden\":%.6f,\"lr\":%.6g,\"replace_rate\":%.4f,\"grad_norm\":%.4f,\"tokens_per_s\":%.1f,\"elapsed_s\":%.1f}",
                      (long long)step, w_ce / (double)w_tok, w_kd / (double)w_tok, w_hid / (double)w_n, s.lr, s.rate,
                      s.grad_norm, (double)w_tok / (now - wt0), now - t0);
-            st = append_line(metrics, line);
+            st = mtx_append_line(metrics, line);
             mtx_train_progress p = { 0 };
             p.step = step;
             p.max_steps = cfg.opt.max_steps;
@@ -311,7 +278,7 @@ mtx_status mtx_modularize_run(const char *teacher_dir, const char *out_dir, cons
                 char line[256];
                 snprintf(line, sizeof line, "{\"step\":%lld,\"dev_nll_smallest\":%.6f,\"dev_token_acc_smallest\":%.6f}",
                          (long long)step, dev_small, dev_acc);
-                st = append_line(metrics, line);
+                st = mtx_append_line(metrics, line);
                 mtx_train_progress p = { 0 };
                 p.kind = 1;
                 p.step = step;

@@ -50,6 +50,8 @@ size_t mtx_st_count(const mtx_st_file *f);
 const mtx_st_tensor *mtx_st_at(const mtx_st_file *f, size_t i);    /* NULL if i >= count */
 const mtx_st_tensor *mtx_st_find(const mtx_st_file *f, const char *name); /* NULL if absent */
 const char *mtx_st_meta(const mtx_st_file *f, const char *key);          /* NULL if absent */
+/* A non-negative decimal integer from the metadata; error naming path and key otherwise. */
+mtx_status mtx_st_meta_int(const mtx_st_file *f, const char *path, const char *key, int64_t *v);
 
 /* Copies tensor `name` into dst (ndim, shape) as float32, converting F16 and
  * BF16 exactly. MTX_ERR_FORMAT, naming the tensor and expected vs found, if

@@ -299,14 +299,6 @@ mtx_status mtx_trainer_checkpoint(mtx_trainer *tr, const char *dir, const char *
     return st;
 }
 
-static mtx_status meta_int(const mtx_st_file *f, const char *path, const char *key, int64_t *v) {
-    const char *s = mtx_st_meta(f, key);
-    char *end = NULL;
-    long long x = s ? strtoll(s, &end, 10) : -1;
-    if (!s || *end || x < 0) return mtx_set_error(MTX_ERR_FORMAT, "%s: metadata '%s' missing or invalid", path, key);
-    *v = x;
-    return MTX_OK;
-}
 
 static mtx_status read_into(void *p, const char *name, int ndim, const int64_t *shape, float *data) {
     const void **c = p;
@@ -331,9 +323,9 @@ mtx_status mtx_trainer_restore(mtx_trainer *tr, const char *dir) {
     st = mtx_path_join(path, sizeof path, dir, "train_state.safetensors");
     if (!st) st = mtx_st_open(path, &f);
     int64_t step = 0, epoch = 0, batch = 0, model_step = -1;
-    if (!st) st = meta_int(f, path, "step", &step);
-    if (!st) st = meta_int(f, path, "epoch", &epoch);
-    if (!st) st = meta_int(f, path, "batch", &batch);
+    if (!st) st = mtx_st_meta_int(f, path, "step", &step);
+    if (!st) st = mtx_st_meta_int(f, path, "epoch", &epoch);
+    if (!st) st = mtx_st_meta_int(f, path, "batch", &batch);
     const void *cm[2] = { f, "adam.m." }, *cv[2] = { f, "adam.v." };
     if (!st) st = mtx_weights_foreach(&tr->mw, &tr->mcfg, read_into, cm);
     if (!st) st = mtx_weights_foreach(&tr->vw, &tr->mcfg, read_into, cv);
@@ -343,7 +335,7 @@ mtx_status mtx_trainer_restore(mtx_trainer *tr, const char *dir) {
     mtx_st_file *mf = NULL;
     st = mtx_path_join(path, sizeof path, dir, "model.safetensors");
     if (!st) st = mtx_st_open(path, &mf);
-    if (!st && mtx_st_meta(mf, "step")) st = meta_int(mf, path, "step", &model_step);
+    if (!st && mtx_st_meta(mf, "step")) st = mtx_st_meta_int(mf, path, "step", &model_step);
     mtx_st_close(mf);
     if (st) return st;
     if (model_step != step)

@@ -71,6 +71,10 @@ mtx_status mtx_trainer_restore(mtx_trainer *tr, const char *dir);
 mtx_status mtx_train_run(const char *config_path, const char *out_dir, int resume,
                          const char *command_line, mtx_progress_fn fn, void *ctx);
 
+/* Keeps only the lines of a JSON-lines log whose "step" is <= step (a
+ * resumed run rewrites the rest). */
+mtx_status mtx_metrics_truncate(const char *path, int64_t step);
+
 /* Monotonic clock in seconds. */
 double mtx_now_s(void);
 

@@ -17,7 +17,7 @@ double mtx_now_s(void) {
 }
 
 /* Keeps only the metrics lines of steps <= step (a resumed run rewrites the rest). */
-static mtx_status truncate_metrics(const char *path, int64_t step) {
+mtx_status mtx_metrics_truncate(const char *path, int64_t step) {
     if (!mtx_file_exists(path)) return MTX_OK;
     uint8_t *buf = NULL;
     size_t len = 0;
@@ -38,14 +38,6 @@ static mtx_status truncate_metrics(const char *path, int64_t step) {
     st = mtx_write_file_atomic(path, buf, keep);
     free(buf);
     return st;
-}
-
-static mtx_status append_line(const char *path, const char *line) {
-    FILE *f = fopen(path, "a");
-    if (!f) return mtx_set_error(MTX_ERR_IO, "%s: cannot open for append", path);
-    int bad = fputs(line, f) < 0 || fputc('\n', f) == EOF;
-    bad |= fclose(f) != 0;
-    return bad ? mtx_set_error(MTX_ERR_IO, "%s: write failed", path) : MTX_OK;
 }
 
 static char *provenance(const mtx_train_config *t, const char *cmd, int64_t step,
@@ -124,7 +116,7 @@ mtx_status mtx_train_run(const char *config_path, const char *out_dir, int resum
     mtx_trainer *tr = NULL;
     st = mtx_trainer_new(&tr, &mcfg, &tcfg, &d, NULL);
     if (!st && resume) st = mtx_trainer_restore(tr, out_dir);
-    if (!st && resume) st = truncate_metrics(metrics, mtx_trainer_step_count(tr));
+    if (!st && resume) st = mtx_metrics_truncate(metrics, mtx_trainer_step_count(tr));
     if (!st && !resume) {
         /* keep the exact config of the run beside it, for resume checks */
         uint8_t *raw = NULL;
@@ -164,7 +156,7 @@ mtx_status mtx_train_run(const char *config_path, const char *out_dir, int resum
             snprintf(line, sizeof line,
                      "{\"step\":%lld,\"loss\":%.6f,\"lr\":%.6g,\"grad_norm\":%.4f,\"tokens_per_s\":%.1f,\"gflops\":%.3f,\"elapsed_s\":%.1f}",
                      (long long)step, p.loss, p.lr, p.grad_norm, p.tokens_per_s, p.gflops, p.elapsed_s);
-            st = append_line(metrics, line);
+            st = mtx_append_line(metrics, line);
             if (fn) fn(&p, ctx);
             win_t0 = now;
             win_loss = win_flops = 0;
@@ -176,7 +168,7 @@ mtx_status mtx_train_run(const char *config_path, const char *out_dir, int resum
                 char line[256];
                 snprintf(line, sizeof line, "{\"step\":%lld,\"dev_nll\":%.6f,\"dev_token_acc\":%.6f}",
                          (long long)step, dev_nll, dev_acc);
-                st = append_line(metrics, line);
+                st = mtx_append_line(metrics, line);
                 mtx_train_progress p = { 0 };
                 p.step = step;
                 p.max_steps = tcfg.max_steps;
