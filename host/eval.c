@@ -7,19 +7,18 @@
 
 enum { EVAL_WORDS = 128 };
 
-static const mtx_encoded *g_sort_e;
-static int by_src_len(const void *a, const void *b) {
-    const mtx_encoded *e = g_sort_e;
-    int ga = *(const int *)a, gb = *(const int *)b;
-    int la = e->src_len[e->group_start[ga]], lb = e->src_len[e->group_start[gb]];
-    return la != lb ? la - lb : ga - gb;
+/* Groups are decoded in source-length order (little padding per batch);
+ * the key packs (length, group index) so the sort needs no global state. */
+static int by_key(const void *a, const void *b) {
+    int64_t x = *(const int64_t *)a, y = *(const int64_t *)b;
+    return (x > y) - (x < y);
 }
 
 mtx_status mtx_eval_encoded(const mtx_net *net, const mtx_encoded *e, int beam, float len_alpha,
                             mtx_eval_result *r) {
     memset(r, 0, sizeof *r);
     const int Pt = net->cfg->max_target_positions, Ps = net->cfg->max_source_positions;
-    int *groups = malloc(sizeof(int) * (size_t)(e->n_groups + 1));
+    int64_t *groups = malloc(sizeof(int64_t) * (size_t)(e->n_groups + 1));
     int32_t *src = malloc(sizeof(int32_t) * EVAL_WORDS * (size_t)Ps);
     int *slen = malloc(sizeof(int) * EVAL_WORDS);
     int32_t *hyp = malloc(sizeof(int32_t) * EVAL_WORDS * (size_t)Pt);
@@ -32,10 +31,10 @@ mtx_status mtx_eval_encoded(const mtx_net *net, const mtx_encoded *e, int beam, 
     if (!st) st = mtx_decoder_new(&d, net, EVAL_WORDS, beam, len_alpha);
     int ng = 0;
     for (int g = 0; !st && g < e->n_groups; g++)
-        if (e->group_start[g + 1] > e->group_start[g]) groups[ng++] = g;
-    /* decode in source-length order: little padding per batch */
-    g_sort_e = e;
-    if (!st) qsort(groups, (size_t)ng, sizeof(int), by_src_len);
+        if (e->group_start[g + 1] > e->group_start[g])
+            groups[ng++] = ((int64_t)e->src_len[e->group_start[g]] << 32) | (int64_t)g;
+    if (!st) qsort(groups, (size_t)ng, sizeof(int64_t), by_key);
+    for (int i = 0; i < ng; i++) groups[i] &= 0xFFFFFFFF;
     double t0 = mtx_now_s();
     for (int i = 0; !st && i < ng; i += EVAL_WORDS) {
         int B = ng - i < EVAL_WORDS ? ng - i : EVAL_WORDS, S = 1;
