@@ -186,7 +186,8 @@ static mtx_status write_csv(const char *path, const sweep_row *rows, int n, doub
     return st;
 }
 
-/* WER against measured speed-up over the teacher, as an SVG scatter/line plot. */
+/* WER against measured speed-up over the teacher, as an SVG scatter/line plot;
+ * the legend sits in the lower right, where low WER at high speed-up is rare. */
 static mtx_status write_svg(const char *path, const sweep_row *rows, int n) {
     double base = rows[0].wps > 0 ? rows[0].wps : 1, xmax = 1, ymax = 1;
     for (int i = 0; i < n; i++) {
@@ -232,7 +233,8 @@ static mtx_status write_svg(const char *path, const sweep_row *rows, int n) {
         "<circle cx=\"%.0f\" cy=\"%.0f\" r=\"4\" fill=\"#1f77b4\"/><text x=\"%.0f\" y=\"%.0f\">modular assemblies (label: layer ratio)</text>\n"
         "<circle cx=\"%.0f\" cy=\"%.0f\" r=\"4\" fill=\"#d62728\"/><text x=\"%.0f\" y=\"%.0f\">teacher with layers dropped, no training</text>\n"
         "<circle cx=\"%.0f\" cy=\"%.0f\" r=\"4\" fill=\"#2ca02c\"/><text x=\"%.0f\" y=\"%.0f\">separately distilled students</text>\n</svg>\n",
-        W - 330, T + 10, W - 320, T + 14, W - 330, T + 28, W - 320, T + 32, W - 330, T + 46, W - 320, T + 50);
+        W - 330, H - B - 56, W - 320, H - B - 52, W - 330, H - B - 38, W - 320, H - B - 34, W - 330, H - B - 20,
+        W - 320, H - B - 16);
 #undef PX
 #undef PY
     mtx_status st = mtx_write_file_atomic(path, s, len);
