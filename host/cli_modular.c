@@ -172,6 +172,38 @@ static mtx_status eval_row(const mtx_net *net, const mtx_encoded *e, sweep_row *
     return MTX_OK;
 }
 
+/* The teacher keeping only the layers in the masks, no training. */
+static mtx_status pruned_row(const mtx_bank *b, uint64_t enc_mask, uint64_t dec_mask, const mtx_encoded *e,
+                             const char *kind, const mtx_len_stats *lens, sweep_row *row) {
+    const mtx_model_config *c = &b->teacher.cfg;
+    mtx_net net;
+    mtx_net_from_model(&net, &b->teacher, NULL);
+    memset(row, 0, sizeof *row);
+    net.n_enc = net.n_dec = 0;
+    for (int l = 0; l < c->num_layers; l++) {
+        if (!(enc_mask >> l & 1)) continue;
+        size_t len = strlen(row->enc);
+        snprintf(row->enc + len, sizeof row->enc - len, "%st%d", net.n_enc ? " " : "", l);
+        net.enc[net.n_enc++] = &b->teacher.w.enc[l];
+    }
+    for (int l = 0; l < c->num_decoder_layers; l++) {
+        if (!(dec_mask >> l & 1)) continue;
+        size_t len = strlen(row->dec);
+        snprintf(row->dec + len, sizeof row->dec - len, "%st%d", net.n_dec ? " " : "", l);
+        net.dec[net.n_dec++] = &b->teacher.w.dec[l];
+    }
+    mtx_status st = eval_row(&net, e, row);
+    if (st) return st;
+    snprintf(row->kind, sizeof row->kind, "%s", kind);
+    row->ratio = (double)(c->num_layers + c->num_decoder_layers) / (net.n_enc + net.n_dec);
+    row->ne = net.n_enc;
+    row->nd = net.n_dec;
+    row->params = mtx_param_count(c) - (size_t)(c->num_layers - net.n_enc) * mtx_enc_layer_size(c) -
+                  (size_t)(c->num_decoder_layers - net.n_dec) * mtx_dec_layer_size(c);
+    row->latency = net.n_enc + net.n_dec * lens->tgt_len;
+    return MTX_OK;
+}
+
 static mtx_status write_csv(const char *path, const sweep_row *rows, int n, double teacher_wer) {
     size_t cap = 256 + (size_t)n * 700, len = 0;
     char *buf = malloc(cap);
@@ -223,7 +255,7 @@ static mtx_status write_svg(const char *path, const sweep_row *rows, int n) {
             len += (size_t)snprintf(s + len, cap - len, "%.1f,%.1f ", PX(rows[i].wps / base), PY(rows[i].wer));
     len += (size_t)snprintf(s + len, cap - len, "\"/>\n");
     for (int i = 0; i < n; i++) {
-        const char *col = !strcmp(rows[i].kind, "pruned") ? "#d62728" : !strcmp(rows[i].kind, "student") ? "#2ca02c" : "#1f77b4";
+        const char *col = !strncmp(rows[i].kind, "pruned", 6) ? "#d62728" : !strcmp(rows[i].kind, "student") ? "#2ca02c" : "#1f77b4";
         len += (size_t)snprintf(s + len, cap - len,
             "<circle cx=\"%.1f\" cy=\"%.1f\" r=\"4\" fill=\"%s\"/><text x=\"%.1f\" y=\"%.1f\" font-size=\"10\">%.2fx</text>\n",
             PX(rows[i].wps / base), PY(rows[i].wer), col, PX(rows[i].wps / base) + 6,
@@ -248,8 +280,8 @@ static const char sweep_help[] =
     "\n"
     "Evaluates one assembly per reachable compression ratio (chosen by the\n"
     "strategy; search: best greedy WER on the first N dev words, default 1000)\n"
-    "plus the teacher with every other layer dropped (no training) at 2x, 3x and\n"
-    "6x, and prints ratio, layers, parameters, estimated latency (layer steps per\n"
+    "plus the teacher with layers dropped (no training) at 2x, 3x and 6x: every\n"
+    "other layer (\"pruned\") and the best subset by dev WER (\"pruned*\"), and prints ratio, layers, parameters, estimated latency (layer steps per\n"
     "word), measured CPU decode words/s, PER, WER and the WER drop vs the teacher.\n"
     "Writes sweep.csv and sweep.svg (WER against speed-up) into DIR (default\n"
     "BANK/sweep). --json prints the rows as a JSON array instead of the table.\n"
@@ -291,7 +323,7 @@ int mtx_cmd_sweep(int argc, char **argv) {
     mtx_len_stats lens = st ? (mtx_len_stats){ 8, 8 } : mtx_len_stats_of(&d.dev);
     double ratios[2 * MTX_MAX_LAYERS];
     int nr = mtx_reachable_ratios(b, ratios, 2 * MTX_MAX_LAYERS);
-    sweep_row *rows = calloc((size_t)nr + 8 + MTX_MAX_BASELINES, sizeof *rows);
+    sweep_row *rows = calloc((size_t)nr + 8 + MTX_MAX_BASELINES, sizeof *rows); /* + 6 pruned rows */
     int n = 0;
     if (!rows) st = mtx_set_error(MTX_ERR_NOMEM, "out of memory");
     if (!st) {
@@ -326,44 +358,48 @@ int mtx_cmd_sweep(int argc, char **argv) {
         n++;
         if (!json) fprintf(stderr, "sweep: %.2fx done (%d/%d)\n", row->ratio, i + 1, nr);
     }
-    /* baseline: the teacher with every other layer dropped, no training */
+    /* baselines: the teacher with layers dropped, no training; every other
+     * layer (LayerDrop-style), and the best subset of the same size per stack
+     * by greedy WER on the first dev words */
     static const int keep_div[] = { 2, 3, 6 };
     for (int k = 0; !st && k < 3; k++) {
         int ke = c->num_layers / keep_div[k], kd = c->num_decoder_layers / keep_div[k];
         if (ke < 1 || kd < 1 || c->num_layers % keep_div[k] || c->num_decoder_layers % keep_div[k]) continue;
-        mtx_net net;
-        mtx_net_from_model(&net, &b->teacher, NULL);
-        sweep_row *row = &rows[n];
-        row->enc[0] = row->dec[0] = 0;
-        net.n_enc = ke;
-        net.n_dec = kd;
-        for (int i = 0; i < ke; i++) {
-            int l = i * keep_div[k];
-            net.enc[i] = &b->teacher.w.enc[l];
-            size_t len = strlen(row->enc);
-            snprintf(row->enc + len, sizeof row->enc - len, "%st%d", i ? " " : "", l);
+        uint64_t me = 0, md = 0;
+        for (int i = 0; i < ke; i++) me |= 1ull << (i * keep_div[k]);
+        for (int i = 0; i < kd; i++) md |= 1ull << (i * keep_div[k]);
+        st = pruned_row(b, me, md, e, "pruned", &lens, &rows[n]);
+        if (!st) n++;
+        if (st || c->num_layers > 16 || c->num_decoder_layers > 16) continue;
+        double best_wer = 1e9, best_per = 1e9;
+        uint64_t be = me, bdm = md;
+        mtx_encoded view = d.dev;
+        int pw = dev_words / 5 < 100 ? 100 : (int)(dev_words / 5);
+        if (view.n_groups > pw) {
+            view.n_groups = pw;
+            view.n = view.group_start[pw];
         }
-        for (int i = 0; i < kd; i++) {
-            int l = i * keep_div[k];
-            net.dec[i] = &b->teacher.w.dec[l];
-            size_t len = strlen(row->dec);
-            snprintf(row->dec + len, sizeof row->dec - len, "%st%d", i ? " " : "", l);
+        for (uint64_t xe = 0; !st && xe < (1ull << c->num_layers); xe++) {
+            if (__builtin_popcountll(xe) != ke) continue;
+            for (uint64_t xd = 0; !st && xd < (1ull << c->num_decoder_layers); xd++) {
+                if (__builtin_popcountll(xd) != kd) continue;
+                sweep_row tmp;
+                st = pruned_row(b, xe, xd, &view, "pruned", &lens, &tmp);
+                if (!st && (tmp.wer < best_wer || (tmp.wer == best_wer && tmp.per < best_per))) {
+                    best_wer = tmp.wer;
+                    best_per = tmp.per;
+                    be = xe;
+                    bdm = xd;
+                }
+            }
         }
-        st = eval_row(&net, e, row);
-        if (st) break;
-        snprintf(row->kind, sizeof row->kind, "pruned");
-        row->ratio = (double)(c->num_layers + c->num_decoder_layers) / (ke + kd);
-        row->ne = ke;
-        row->nd = kd;
-        row->params = mtx_param_count(c) - (size_t)(c->num_layers - ke) * mtx_enc_layer_size(c) -
-                      (size_t)(c->num_decoder_layers - kd) * mtx_dec_layer_size(c);
-        row->latency = ke + kd * lens.tgt_len;
-        n++;
+        if (!st) st = pruned_row(b, be, bdm, e, "pruned*", &lens, &rows[n]);
+        if (!st) n++;
     }
     /* separately distilled students: the smallest assembly of each baseline bank */
     char blist[4096];
     snprintf(blist, sizeof blist, "%s", baselines ? baselines : "");
-    for (char *tok = strtok(blist, ","); !st && tok && n < nr + 3 + MTX_MAX_BASELINES; tok = strtok(NULL, ",")) {
+    for (char *tok = strtok(blist, ","); !st && tok && n < nr + 6 + MTX_MAX_BASELINES; tok = strtok(NULL, ",")) {
         mtx_bank_dir sd;
         st = mtx_bank_load(tok, &sd);
         if (st) break;
