@@ -95,7 +95,6 @@ mtx_status mtx_assembly_score_on(const mtx_bank *b, const mtx_assembly *a, const
     if (st) return st;
     s->wer = mtx_score_wer(&r.score);
     s->per = mtx_score_per(&r.score);
-    s->nll = 0;
     return MTX_OK;
 }
 
@@ -142,6 +141,7 @@ mtx_status mtx_assembly_choose(const mtx_bank *b, double ratio, mtx_strategy str
                 break;
             }
             st = mtx_assembly_score_on(b, a, dev, dev_words, &s);
+            if (st) break;
             c1 = s.wer;
             c2 = s.per;
         }

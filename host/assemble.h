@@ -6,7 +6,7 @@
  *   size   fewest parameters, then lowest estimated latency;
  *   speed  lowest estimated decode latency (encoder layers once, decoder
  *          layers once per output token), then fewest parameters;
- *   search measured: greedy WER on the first dev words, then teacher-forced NLL.
+ *   search measured: greedy WER on the first dev words, then PER.
  * Remaining ties go to the tiling whose largest block is smallest (the most
  * even compression), then to the canonical enumeration order. */
 #ifndef MTX_ASSEMBLE_H
@@ -29,7 +29,7 @@ void mtx_reachable_ratios_text(const mtx_bank *b, char *buf, size_t cap);
 typedef struct { double src_len, tgt_len; } mtx_len_stats;
 
 /* Measured score of an assembly on the first max_words words of data. */
-typedef struct { double wer, per, nll; } mtx_assembly_score;
+typedef struct { double wer, per; } mtx_assembly_score;
 mtx_status mtx_assembly_score_on(const mtx_bank *b, const mtx_assembly *a, const mtx_encoded *data,
                                  int max_words, mtx_assembly_score *s);
 

@@ -234,13 +234,8 @@ static mtx_status mod_write(void *p, const char *name, int ndim, const int64_t *
 
 static mtx_status mod_read(void *p, const char *name, int ndim, const int64_t *shape, float *data) {
     mod_io *io = p;
-    mtx_status st = mtx_st_read_f32(io->f, name, ndim, shape, data);
-    if (st) {
-        char why[256];
-        snprintf(why, sizeof why, "%s", mtx_last_error());
-        return mtx_set_error(st, "%s: %s", io->path, why);
-    }
-    return MTX_OK;
+    (void)io->path; /* mtx_st_read_f32 names the file itself */
+    return mtx_st_read_f32(io->f, name, ndim, shape, data);
 }
 
 static mtx_status for_modules(const mtx_bank *b, const char *prefix, float *base, mtx_tensor_fn fn, void *ctx) {

@@ -111,6 +111,8 @@ mtx_status mtx_bundle_load(const char *dir, mtx_bundle *b) {
     if (!st) st = mtx_vocab_load(path, &b->src_vocab);
     if (!st) st = mtx_path_join(path, sizeof path, dir, "target_vocab.txt");
     if (!st) st = mtx_vocab_load(path, &b->tgt_vocab);
+    if (!st && (b->tgt_vocab.n < 3 || strcmp(b->tgt_vocab.tok[MTX_BOS], "<s>") || strcmp(b->tgt_vocab.tok[MTX_EOS], "</s>")))
+        st = mtx_set_error(MTX_ERR_FORMAT, "%s: target vocabulary must start with <pad>, <s>, </s>", path);
     if (!st && (b->src_vocab.n != cfg.src_vocab_size || b->tgt_vocab.n != cfg.tgt_vocab_size))
         st = mtx_set_error(MTX_ERR_FORMAT, "%s: vocabulary sizes (%d, %d) do not match config.json (%d, %d)",
                            dir, b->src_vocab.n, b->tgt_vocab.n, cfg.src_vocab_size, cfg.tgt_vocab_size);

@@ -8,6 +8,7 @@
 #include "gemm.h"
 #include "train.h"
 
+#include <cjson/cJSON.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -89,7 +90,14 @@ int mtx_cmd_bench(int argc, char **argv) {
         mtx_bundle b;
         if (mtx_bundle_load(model, &b)) return mtx_fail("bench");
         mtx_dataset dd;
-        st = mtx_dataset_load(&dd, &t, &b.model.cfg, model);
+        memset(&dd, 0, sizeof dd);
+        mtx_train_config mt;
+        st = mtx_bundle_train_config(&b, model, &mt);
+        if (!st) st = mtx_dataset_load(&dd, &mt, &b.model.cfg, model);
+        if (!st && (!dd.has_test || dd.test.n == 0)) {
+            mtx_dataset_free(&dd);
+            st = mtx_set_error(MTX_ERR_ARG, "%s: the model's data has no test split", model);
+        }
         mtx_eval_result res;
         if (!st) {
             mtx_net net;
@@ -102,14 +110,25 @@ int mtx_cmd_bench(int argc, char **argv) {
         words_per_s = (double)res.words / res.seconds;
         wer = mtx_score_wer(&res.score);
     }
-    char json[1024];
-    int n = snprintf(json, sizeof json,
-                     "{\n  \"config\": \"%s\",\n  \"threads\": %ld,\n  \"steps\": %ld,\n"
-                     "  \"tokens_per_s\": %.1f,\n  \"gflops\": %.3f,\n  \"sgemm_gflops\": %.3f,\n"
-                     "  \"mfu\": %.4f,\n  \"decode_words_per_s\": %.1f,\n  \"decode_test_wer\": %.3f\n}\n",
-                     config, threads, steps, (double)toks / secs, gflops, peak, gflops / peak,
-                     words_per_s, wer);
-    if (mtx_write_file_atomic(out, json, (size_t)n)) return mtx_fail("bench");
-    fputs(json, stdout);
+    cJSON *o = cJSON_CreateObject();
+    cJSON_AddStringToObject(o, "config", config);
+    cJSON_AddNumberToObject(o, "threads", (double)threads);
+    cJSON_AddNumberToObject(o, "steps", (double)steps);
+    cJSON_AddNumberToObject(o, "tokens_per_s", (double)toks / secs);
+    cJSON_AddNumberToObject(o, "gflops", gflops);
+    cJSON_AddNumberToObject(o, "sgemm_gflops", peak);
+    cJSON_AddNumberToObject(o, "mfu", gflops / peak);
+    if (model) {
+        cJSON_AddNumberToObject(o, "decode_words_per_s", words_per_s);
+        cJSON_AddNumberToObject(o, "decode_test_wer", wer);
+    }
+    char *json = cJSON_Print(o);
+    cJSON_Delete(o);
+    if (!json) return mtx_set_error(MTX_ERR_NOMEM, "out of memory"), mtx_fail("bench");
+    size_t len = strlen(json);
+    st = mtx_write_file_atomic(out, json, len);
+    if (!st) printf("%s\n", json);
+    cJSON_free(json);
+    if (st) return mtx_fail("bench");
     return 0;
 }

@@ -319,6 +319,8 @@ int mtx_cmd_sweep(int argc, char **argv) {
     mtx_train_config t;
     mtx_status st = mtx_bundle_train_config(&bd.teacher, model, &t);
     if (!st) st = mtx_dataset_load(&d, &t, c, model);
+    if (!st && !strcmp(split, "test") && !d.has_test)
+        st = mtx_set_error(MTX_ERR_ARG, "the bank's training data has no test split; use --split dev");
     const mtx_encoded *e = !strcmp(split, "dev") ? &d.dev : &d.test;
     mtx_len_stats lens = st ? (mtx_len_stats){ 8, 8 } : mtx_len_stats_of(&d.dev);
     double ratios[2 * MTX_MAX_LAYERS];

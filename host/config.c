@@ -110,6 +110,8 @@ mtx_status mtx_train_config_validate(const mtx_train_config *t) {
     if (t->checkpoint_every < 1 || t->log_every < 1 || t->eval_every < 0)
         return mtx_set_error(MTX_ERR_ARG, "config: checkpoint_every and log_every must be >= 1, eval_every >= 0");
     if (t->threads < 1 || t->threads > 256) return mtx_set_error(MTX_ERR_ARG, "config: training.threads %d out of range [1, 256]", t->threads);
+    if (t->checkpoint_every % t->log_every != 0)
+        return mtx_set_error(MTX_ERR_ARG, "config: training.checkpoint_every must be a multiple of log_every (so a resumed log matches)");
     int nsplit = (t->train[0] != 0) + (t->dev[0] != 0) + (t->test[0] != 0);
     if (nsplit != 0 && (t->train[0] == 0 || t->dev[0] == 0))
         return mtx_set_error(MTX_ERR_ARG, "config: explicit data needs at least training.train and training.dev");

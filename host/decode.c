@@ -44,8 +44,9 @@ mtx_status mtx_decoder_new(mtx_decoder **out, const mtx_net *net, int max_words,
                            float len_alpha) {
     *out = NULL;
     const mtx_model_config *c = net->cfg;
-    if (max_words < 1 || beam < 1 || beam > 64 || (int64_t)max_words * beam > 65536)
-        return mtx_set_error(MTX_ERR_ARG, "beam width must be in [1, 64] (got %d)", beam);
+    if (beam < 1 || beam > 64) return mtx_set_error(MTX_ERR_ARG, "beam width must be in [1, 64] (got %d)", beam);
+    if (max_words < 1 || (int64_t)max_words * beam > 65536)
+        return mtx_set_error(MTX_ERR_ARG, "decoder capacity %d words x beam %d out of range", max_words, beam);
     mtx_decoder *d = calloc(1, sizeof *d);
     if (!d) return mtx_set_error(MTX_ERR_NOMEM, "out of memory for the decoder");
     d->net = net;

@@ -11,7 +11,7 @@
 
 #include "mtx.h"
 
-#define MTX_EDIT_MAX 256 /* longest sequence mtx_edit_distance accepts */
+#define MTX_EDIT_MAX 1024 /* longest sequence mtx_edit_distance accepts (= MTX_MAX_POSITIONS) */
 
 /* Levenshtein distance with unit costs for substitution, insertion and
  * deletion. Uses no heap memory; a length outside [0, MTX_EDIT_MAX] or a NULL

@@ -107,6 +107,8 @@ mtx_status mtx_modular_config_load(const char *path, mtx_modular_config *c) {
     if (!st) st = mtx_train_config_validate(&c->opt);
     if (!st && !(c->temperature > 0)) st = mtx_set_error(MTX_ERR_FORMAT, "%s: temperature must be > 0", path);
     if (!st && !(c->dropout < 1)) st = mtx_set_error(MTX_ERR_FORMAT, "%s: dropout_rate must be < 1", path);
+    if (!st && c->rate_base > 1.0f) st = mtx_set_error(MTX_ERR_FORMAT, "%s: replace_rate_base must be in [0, 1]", path);
+    c->slope_given = slope_given;
     if (!st && !slope_given) c->rate_slope = (1.0f - c->rate_base) / (0.6f * (float)c->opt.max_steps);
     return st;
 }

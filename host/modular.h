@@ -19,6 +19,7 @@ typedef struct {
     float temperature;     /* KD temperature tau */
     float rate_slope;      /* replacement rate p = min(1, rate_slope * step + rate_base) */
     float rate_base;
+    int slope_given;       /* rate_slope came from the file (else derived: p reaches 1 at 60% of max_steps) */
     float dropout;         /* dropout in the hybrid during training */
     mtx_train_config opt;  /* optimiser, schedule, batching, logging, seed, threads */
 } mtx_modular_config;

@@ -7,6 +7,7 @@
 #include "safetensors.h"
 
 #include <cjson/cJSON.h>
+#include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -67,7 +68,8 @@ mtx_status mtx_bank_load(const char *dir, mtx_bank_dir *out) {
         st = mtx_set_error(MTX_ERR_FORMAT, "%s: not a module bank (config.json has no \"modtx\": {\"kind\": \"bank\", \"granularities\": [...]})", dir);
     for (int i = 0; !st && i < ng; i++) {
         const cJSON *x = cJSON_GetArrayItem(g, i);
-        if (!cJSON_IsNumber(x) || x->valuedouble < 2 || x->valuedouble > MTX_MAX_LAYERS)
+        if (!cJSON_IsNumber(x) || x->valuedouble != (double)(int)x->valuedouble || x->valuedouble < 2 ||
+            x->valuedouble > MTX_MAX_LAYERS)
             st = mtx_set_error(MTX_ERR_FORMAT, "%s: bad granularity in config.json", dir);
         else gran[i] = (int)x->valuedouble;
     }
@@ -105,6 +107,9 @@ mtx_status mtx_modular_checkpoint(mtx_modular *m, const char *dir, const mtx_voc
     snprintf(s3, sizeof s3, "%d", batch);
     mtx_st_writer *wr = NULL;
     if (!st) st = mtx_st_writer_new(&wr);
+    /* self-contained state: resume reads the modules from here, not from the
+     * exported bank written after it */
+    if (!st) st = mtx_bank_add_modules(b, wr, "model.", b->mod);
     if (!st) st = mtx_bank_add_modules(b, wr, "adam.m.", am);
     if (!st) st = mtx_bank_add_modules(b, wr, "adam.v.", av);
     if (!st) st = mtx_st_add_meta(wr, "step", s1);
@@ -119,6 +124,7 @@ mtx_status mtx_modular_checkpoint(mtx_modular *m, const char *dir, const mtx_voc
 
 
 mtx_status mtx_modular_restore(mtx_modular *m, const char *dir) {
+    /* the bank directory must hold the same teacher and granularities */
     mtx_bank_dir bd;
     mtx_status st = mtx_bank_load(dir, &bd);
     if (st) return st;
@@ -128,11 +134,10 @@ mtx_status mtx_modular_restore(mtx_modular *m, const char *dir) {
         bd.bank.teacher.n_params != b->teacher.n_params ||
         memcmp(bd.bank.teacher.params, b->teacher.params, b->teacher.n_params * sizeof(float)))
         st = mtx_set_error(MTX_ERR_FORMAT, "%s: bank does not match this teacher and configuration", dir);
-    if (!st) memcpy(b->mod, bd.bank.mod, b->n_mod * sizeof(float));
     mtx_bank_dir_free(&bd);
     if (st) return st;
     float *am, *av;
-    int64_t step = 0, epoch = 0, batch = 0, model_step = -1, s0, e0;
+    int64_t step = 0, epoch = 0, batch = 0, s0, e0;
     int b0;
     mtx_modular_state_views(m, &am, &av, &s0, &e0, &b0);
     char path[MTX_PATH_MAX];
@@ -142,16 +147,12 @@ mtx_status mtx_modular_restore(mtx_modular *m, const char *dir) {
     if (!st) st = mtx_st_meta_int(f, path, "step", &step);
     if (!st) st = mtx_st_meta_int(f, path, "epoch", &epoch);
     if (!st) st = mtx_st_meta_int(f, path, "batch", &batch);
+    if (!st) st = mtx_bank_read_modules(b, f, path, "model.", b->mod);
     if (!st) st = mtx_bank_read_modules(b, f, path, "adam.m.", am);
     if (!st) st = mtx_bank_read_modules(b, f, path, "adam.v.", av);
     mtx_st_close(f);
-    if (!st) st = mtx_path_join(path, sizeof path, dir, "model.safetensors");
-    if (!st) st = mtx_st_open(path, &f);
-    if (!st) st = mtx_st_meta_int(f, path, "step", &model_step);
-    mtx_st_close(f);
-    if (!st && model_step != step)
-        st = mtx_set_error(MTX_ERR_FORMAT, "%s: bank (step %lld) and optimiser state (step %lld) disagree",
-                           dir, (long long)model_step, (long long)step);
+    for (size_t i = 0; !st && i < b->n_mod; i++)
+        if (!isfinite(b->mod[i])) st = mtx_set_error(MTX_ERR_FORMAT, "%s: non-finite module parameter", path);
     if (!st && batch > 2147483647) st = mtx_set_error(MTX_ERR_FORMAT, "%s: bad batch index", path);
     if (!st) st = mtx_modular_set_position(m, step, epoch, (int)batch);
     return st;
@@ -205,14 +206,21 @@ mtx_status mtx_modularize_run(const char *teacher_dir, const char *out_dir, cons
         size_t len = 0;
         st = mtx_read_file(saved, 1 << 20, &prev, &len);
         if (!st) {
-            /* max_steps may grow; everything else must match */
-            mtx_modular_config a = cfg;
+            /* max_steps may grow; everything else must match. A derived
+             * curriculum slope keeps the value of the original run. */
             cJSON *pj = cJSON_ParseWithLength((const char *)prev, len);
             cJSON *tr = pj ? cJSON_GetObjectItemCaseSensitive(pj, "training") : NULL;
             cJSON *ms = tr ? cJSON_GetObjectItemCaseSensitive(tr, "max_steps") : NULL;
-            if (ms) cJSON_SetNumberValue(ms, a.opt.max_steps);
+            const cJSON *sl = pj ? cJSON_GetObjectItemCaseSensitive(pj, "replace_rate_slope") : NULL;
+            if (!cfg.slope_given && cJSON_IsNumber(sl)) {
+                cfg.rate_slope = (float)sl->valuedouble;
+                cJSON_free(cfg_json);
+                cfg_json = mtx_modular_config_to_json(&cfg);
+                if (!cfg_json) st = mtx_set_error(MTX_ERR_NOMEM, "out of memory");
+            }
+            if (ms) cJSON_SetNumberValue(ms, cfg.opt.max_steps);
             char *p1 = pj ? cJSON_PrintUnformatted(pj) : NULL;
-            if (!p1 || strcmp(p1, cfg_json))
+            if (!st && (!p1 || strcmp(p1, cfg_json)))
                 st = mtx_set_error(MTX_ERR_ARG, "cannot resume: the modularize config differs from the run in %s", out_dir);
             cJSON_free(p1);
             cJSON_Delete(pj);

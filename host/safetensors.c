@@ -6,6 +6,7 @@
 #include <cjson/cJSON.h>
 #include <inttypes.h>
 #include <stdio.h>
+#include <errno.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -604,8 +605,10 @@ mtx_status mtx_st_write(mtx_st_writer *w, const char *path) {
 mtx_status mtx_st_meta_int(const mtx_st_file *f, const char *path, const char *key, int64_t *v) {
     const char *s = mtx_st_meta(f, key);
     char *end = NULL;
+    errno = 0;
     long long x = s ? strtoll(s, &end, 10) : -1;
-    if (!s || *end || x < 0) return mtx_set_error(MTX_ERR_FORMAT, "%s: metadata '%s' missing or invalid", path, key);
+    if (!s || end == s || *end || errno || x < 0)
+        return mtx_set_error(MTX_ERR_FORMAT, "%s: metadata '%s' missing or invalid", path, key);
     *v = x;
     return MTX_OK;
 }

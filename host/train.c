@@ -67,6 +67,12 @@ mtx_status mtx_dataset_load(mtx_dataset *d, const mtx_train_config *t, const mtx
     if (!st) st = mtx_encode_corpus(&split[0], &d->sv, &d->tv, max_src, max_tgt, &d->train);
     if (!st) st = mtx_encode_corpus(&split[1], &d->sv, &d->tv, max_src, max_tgt, &d->dev);
     if (!st && d->has_test) st = mtx_encode_corpus(&split[2], &d->sv, &d->tv, max_src, max_tgt, &d->test);
+    if (!st && d->train.n == 0)
+        st = mtx_set_error(MTX_ERR_DATA, "no training entry fits max_source_positions %d / max_target_positions %d (%lld dropped as too long)",
+                           max_src, max_tgt + 1, (long long)d->train.n_too_long);
+    if (!st && d->dev.n == 0) st = mtx_set_error(MTX_ERR_DATA, "the dev split is empty (or every entry is too long)");
+    if (!st && (d->tv.n < 3 || strcmp(d->tv.tok[MTX_BOS], "<s>") || strcmp(d->tv.tok[MTX_EOS], "</s>")))
+        st = mtx_set_error(MTX_ERR_FORMAT, "target vocabulary must start with <pad>, <s>, </s>");
     for (int s = 0; s < 3; s++) mtx_corpus_free(&split[s]);
     if (st) mtx_dataset_free(d);
     return st;
@@ -277,10 +283,12 @@ mtx_status mtx_trainer_checkpoint(mtx_trainer *tr, const char *dir, const char *
     char path[MTX_PATH_MAX], num[32];
     mtx_status st = mtx_mkdir_p(dir);
     if (st) return st;
-    /* optimiser state first: a crash between the two files leaves an older
-     * model with a newer state, which resume detects by the step numbers */
+    /* The state file is self-contained (weights, moments, position) and
+     * written atomically, so resume never depends on model.safetensors,
+     * the exported copy written after it. */
     mtx_st_writer *wr = NULL;
     st = mtx_st_writer_new(&wr);
+    if (!st) st = mtx_weights_add_to_writer(wr, &tr->model.w, &tr->mcfg, "model.", MTX_DT_F32);
     if (!st) st = mtx_weights_add_to_writer(wr, &tr->mw, &tr->mcfg, "adam.m.", MTX_DT_F32);
     if (!st) st = mtx_weights_add_to_writer(wr, &tr->vw, &tr->mcfg, "adam.v.", MTX_DT_F32);
     snprintf(num, sizeof num, "%lld", (long long)tr->step);
@@ -310,37 +318,45 @@ static mtx_status read_into(void *p, const char *name, int ndim, const int64_t *
 
 mtx_status mtx_trainer_restore(mtx_trainer *tr, const char *dir) {
     char path[MTX_PATH_MAX];
-    mtx_bundle b;
-    mtx_status st = mtx_bundle_load(dir, &b);
-    if (st) return st;
-    if (b.model.n_params != tr->model.n_params || b.src_vocab.n != tr->data->sv.n ||
-        b.tgt_vocab.n != tr->data->tv.n)
-        st = mtx_set_error(MTX_ERR_FORMAT, "%s: checkpoint does not match the configured model", dir);
-    if (!st) memcpy(tr->model.params, b.model.params, b.model.n_params * sizeof(float));
-    mtx_bundle_free(&b);
-    if (st) return st;
     mtx_st_file *f = NULL;
-    st = mtx_path_join(path, sizeof path, dir, "train_state.safetensors");
+    mtx_status st = mtx_path_join(path, sizeof path, dir, "train_state.safetensors");
     if (!st) st = mtx_st_open(path, &f);
-    int64_t step = 0, epoch = 0, batch = 0, model_step = -1;
+    int64_t step = 0, epoch = 0, batch = 0;
     if (!st) st = mtx_st_meta_int(f, path, "step", &step);
     if (!st) st = mtx_st_meta_int(f, path, "epoch", &epoch);
     if (!st) st = mtx_st_meta_int(f, path, "batch", &batch);
-    const void *cm[2] = { f, "adam.m." }, *cv[2] = { f, "adam.v." };
+    const void *cw[2] = { f, "model." }, *cm[2] = { f, "adam.m." }, *cv[2] = { f, "adam.v." };
+    if (!st && mtx_st_find(f, "model.lm_head.weight")) {
+        st = mtx_weights_foreach(&tr->model.w, &tr->mcfg, read_into, cw);
+    } else if (!st) {
+        /* states written before weights moved into them: take the exported
+         * model, which must be of the same step */
+        mtx_bundle b;
+        int64_t model_step = -1;
+        st = mtx_bundle_load(dir, &b);
+        if (!st) {
+            if (b.model.n_params != tr->model.n_params)
+                st = mtx_set_error(MTX_ERR_FORMAT, "%s: checkpoint does not match the configured model", dir);
+            else memcpy(tr->model.params, b.model.params, b.model.n_params * sizeof(float));
+            mtx_bundle_free(&b);
+        }
+        mtx_st_file *mf = NULL;
+        char mpath[MTX_PATH_MAX];
+        if (!st) st = mtx_path_join(mpath, sizeof mpath, dir, "model.safetensors");
+        if (!st) st = mtx_st_open(mpath, &mf);
+        if (!st) st = mtx_st_meta_int(mf, mpath, "step", &model_step);
+        mtx_st_close(mf);
+        if (!st && model_step != step)
+            st = mtx_set_error(MTX_ERR_FORMAT, "%s: model (step %lld) and optimiser state (step %lld) disagree",
+                               dir, (long long)model_step, (long long)step);
+    }
     if (!st) st = mtx_weights_foreach(&tr->mw, &tr->mcfg, read_into, cm);
     if (!st) st = mtx_weights_foreach(&tr->vw, &tr->mcfg, read_into, cv);
     mtx_st_close(f);
     if (st) return st;
-    /* the model file records its step in config.json provenance */
-    mtx_st_file *mf = NULL;
-    st = mtx_path_join(path, sizeof path, dir, "model.safetensors");
-    if (!st) st = mtx_st_open(path, &mf);
-    if (!st && mtx_st_meta(mf, "step")) st = mtx_st_meta_int(mf, path, "step", &model_step);
-    mtx_st_close(mf);
-    if (st) return st;
-    if (model_step != step)
-        return mtx_set_error(MTX_ERR_FORMAT, "%s: model (step %lld) and optimiser state (step %lld) disagree",
-                             dir, (long long)model_step, (long long)step);
+    for (size_t i = 0; i < tr->model.n_params; i++)
+        if (!isfinite(tr->model.params[i]))
+            return mtx_set_error(MTX_ERR_FORMAT, "%s: non-finite parameter in the training state", path);
     tr->step = step;
     tr->epoch = epoch;
     mtx_batcher_epoch(&tr->train_bt, tr->tcfg.seed, epoch, 1);

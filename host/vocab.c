@@ -100,8 +100,8 @@ mtx_status mtx_vocab_build_source(const mtx_corpus *c, mtx_vocab *out) {
         size_t n = strlen(w);
         for (size_t k = 0; st == MTX_OK && k < n;) {
             int len = mtx_utf8_char_len(w + k, n - k);
-            if (len == 0 || w[k] == '\n') {
-                st = mtx_set_error(MTX_ERR_DATA, "source '%s' has malformed UTF-8 or a newline", w);
+            if (len == 0 || w[k] == '\n' || w[k] == '\r') {
+                st = mtx_set_error(MTX_ERR_DATA, "source '%s' has malformed UTF-8, a newline or a carriage return", w);
                 break;
             }
             if (find(out, w + k, (size_t)len) < 0) st = push(out, w + k, (size_t)len);
@@ -118,8 +118,8 @@ mtx_status mtx_vocab_build_target(const mtx_corpus *c, mtx_vocab *out) {
         for (int k = 0; st == MTX_OK && k < e->tgt_len; k++) {
             const char *t = e->tgt[k];
             size_t n = strlen(t);
-            if (n == 0 || strchr(t, '\n') || !mtx_utf8_valid(t, n))
-                st = mtx_set_error(MTX_ERR_DATA, "target token %d of '%s' is empty, has a newline or malformed UTF-8",
+            if (n == 0 || strchr(t, '\n') || strchr(t, '\r') || !mtx_utf8_valid(t, n))
+                st = mtx_set_error(MTX_ERR_DATA, "target token %d of '%s' is empty, has a newline, a carriage return or malformed UTF-8",
                                    k, e->src);
             else if (!strcmp(t, "<pad>") || !strcmp(t, "<s>") || !strcmp(t, "</s>"))
                 st = mtx_set_error(MTX_ERR_DATA, "target of '%s' uses the reserved token '%s'", e->src, t);
@@ -132,7 +132,7 @@ mtx_status mtx_vocab_build_target(const mtx_corpus *c, mtx_vocab *out) {
 
 mtx_status mtx_vocab_save(const mtx_vocab *v, const char *path) {
     for (int i = 0; i < v->n; i++)
-        if (v->tok[i][0] == '\0' || strchr(v->tok[i], '\n'))
+        if (v->tok[i][0] == '\0' || strchr(v->tok[i], '\n') || strchr(v->tok[i], '\r'))
             return mtx_set_error(MTX_ERR_ARG, "vocabulary token %d is empty or has a newline", i);
     char tmp[4096];
     if (snprintf(tmp, sizeof tmp, "%s.tmp.%ld", path, (long)getpid()) >= (int)sizeof tmp)

@@ -18,13 +18,14 @@ static void test_edit_distance(void) {
     CU_ASSERT_EQUAL(mtx_edit_distance(ab, 2, ba, 2), 2);   /* transposition is two edits */
     CU_ASSERT_EQUAL(mtx_edit_distance(kitten, N(kitten), sitting, N(sitting)), 3);
     CU_ASSERT_EQUAL(mtx_edit_distance(sitting, N(sitting), kitten, N(kitten)), 3);
-    static int32_t x[257], y[257];
-    for (int i = 0; i < 257; i++) x[i] = 1, y[i] = 2;
-    CU_ASSERT_EQUAL(mtx_edit_distance(x, 256, y, 256), 256);
-    CU_ASSERT_EQUAL(mtx_edit_distance(x, 256, y, 1), 256);
-    CU_ASSERT_EQUAL(mtx_edit_distance(x, 256, x, 1), 255);
-    CU_ASSERT_EQUAL(mtx_edit_distance(x, 257, y, 1), -1);
-    CU_ASSERT_EQUAL(mtx_edit_distance(x, 1, y, 257), -1);
+    enum { M = MTX_EDIT_MAX };
+    static int32_t x[M + 1], y[M + 1];
+    for (int i = 0; i < M + 1; i++) x[i] = 1, y[i] = 2;
+    CU_ASSERT_EQUAL(mtx_edit_distance(x, M, y, M), M);
+    CU_ASSERT_EQUAL(mtx_edit_distance(x, M, y, 1), M);
+    CU_ASSERT_EQUAL(mtx_edit_distance(x, M, x, 1), M - 1);
+    CU_ASSERT_EQUAL(mtx_edit_distance(x, M + 1, y, 1), -1);
+    CU_ASSERT_EQUAL(mtx_edit_distance(x, 1, y, M + 1), -1);
     CU_ASSERT_EQUAL(mtx_edit_distance(x, -1, y, 1), -1);
 }
 
@@ -75,8 +76,8 @@ static void test_multiple_references(void) {
     /* bad arguments leave the score untouched */
     mtx_score before = s;
     CU_ASSERT_EQUAL(mtx_score_add(&s, hx, 3, refs_x, lens_x, 0), MTX_ERR_ARG);
-    static int32_t big[300];
-    CU_ASSERT_EQUAL(mtx_score_add(&s, big, 300, refs_x, lens_x, 2), MTX_ERR_ARG);
+    static int32_t big[MTX_EDIT_MAX + 1];
+    CU_ASSERT_EQUAL(mtx_score_add(&s, big, MTX_EDIT_MAX + 1, refs_x, lens_x, 2), MTX_ERR_ARG);
     CU_ASSERT(s.errors == before.errors && s.ref_len == before.ref_len && s.words == before.words &&
               s.word_errors == before.word_errors);
 }
