@@ -10,6 +10,9 @@ mtx_status mtx_assemblies_all(const mtx_bank *b, mtx_assembly **out, int *n) {
     const mtx_model_config *c = &b->teacher.cfg;
     int ne = mtx_tiling_enumerate(c->num_layers, b->gran, b->n_gran, NULL, 0);
     int nd = mtx_tiling_enumerate(c->num_decoder_layers, b->gran, b->n_gran, NULL, 0);
+    if (ne < 0 || nd < 0 || (int64_t)ne * nd > 1000000)
+        return mtx_set_error(MTX_ERR_ARG, "too many assemblies to enumerate for %d + %d layers with these granularities",
+                             c->num_layers, c->num_decoder_layers);
     mtx_tiling *te = malloc(sizeof *te * (size_t)ne), *td = malloc(sizeof *td * (size_t)nd);
     mtx_assembly *a = malloc(sizeof *a * (size_t)ne * (size_t)nd);
     if (!te || !td || !a) {
@@ -34,6 +37,7 @@ int mtx_reachable_ratios(const mtx_bank *b, double *ratios, int max) {
     const mtx_model_config *c = &b->teacher.cfg;
     int ne = mtx_tiling_enumerate(c->num_layers, b->gran, b->n_gran, NULL, 0);
     int nd = mtx_tiling_enumerate(c->num_decoder_layers, b->gran, b->n_gran, NULL, 0);
+    if (ne < 0 || nd < 0) return 0;
     mtx_tiling *te = malloc(sizeof *te * (size_t)ne), *td = malloc(sizeof *td * (size_t)nd);
     int seen[2 * MTX_MAX_LAYERS + 1] = { 0 }, n = 0;
     if (!te || !td) {

@@ -16,6 +16,7 @@ int mtx_stack_grans(int L, const int *gran, int n_gran, int *out) {
 
 static void enumerate(int L, const int *g, int ng, int pos, mtx_tiling *cur, mtx_tiling *out,
                       int max, int *count) {
+    if (*count > MTX_MAX_TILINGS) return;
     if (pos == L) {
         if (*count < max) out[*count] = *cur;
         (*count)++;
@@ -46,7 +47,7 @@ int mtx_tiling_enumerate(int L, const int *gran, int n_gran, mtx_tiling *out, in
     memset(&cur, 0, sizeof cur);
     int count = 0;
     if (L >= 1 && L <= MTX_MAX_LAYERS) enumerate(L, g, ng, 0, &cur, out, max, &count);
-    return count;
+    return count > MTX_MAX_TILINGS ? -1 : count;
 }
 
 mtx_status mtx_tiling_validate(const mtx_tiling *t, int L, const int *gran, int n_gran) {

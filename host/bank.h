@@ -33,7 +33,10 @@ int mtx_stack_grans(int L, const int *gran, int n_gran, int *out);
 
 /* Every tiling of L layers with teacher layers and modules of the given
  * granularities, in a canonical order (lexicographic by block sizes, teacher
- * layers first). Writes at most max tilings; returns the total count. */
+ * layers first). Writes at most max tilings; returns the total count, or -1
+ * when there are more than MTX_MAX_TILINGS (deep stacks: enumeration is
+ * exponential in L). */
+#define MTX_MAX_TILINGS 100000
 int mtx_tiling_enumerate(int L, const int *gran, int n_gran, mtx_tiling *out, int max);
 
 /* Checks that t covers [0, L) exactly with allowed blocks. */

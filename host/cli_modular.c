@@ -372,7 +372,7 @@ int mtx_cmd_sweep(int argc, char **argv) {
         for (int i = 0; i < kd; i++) md |= 1ull << (i * keep_div[k]);
         st = pruned_row(b, me, md, e, "pruned", &lens, &rows[n]);
         if (!st) n++;
-        if (st || c->num_layers > 16 || c->num_decoder_layers > 16) continue;
+        if (st || c->num_layers > 8 || c->num_decoder_layers > 8) continue; /* subsets: 2^L x 2^L */
         double best_wer = 1e9, best_per = 1e9;
         uint64_t be = me, bdm = md;
         mtx_encoded view = d.dev;
