@@ -712,6 +712,92 @@ static void test_info(void) {
     }
 }
 
+
+/* ------------------------------------------------------------ modular */
+
+static void test_modular_pipeline(void) {
+    CU_ASSERT_FATAL(bin_ok() && fixtures_ok());
+    char teacher[MTX_PATH_MAX], bank[MTX_PATH_MAX], asm2[MTX_PATH_MAX], mcfg[MTX_PATH_MAX], tcfg[MTX_PATH_MAX];
+    char sweep_dir[MTX_PATH_MAX], csv[MTX_PATH_MAX + 16], svg[MTX_PATH_MAX + 16];
+    snprintf(teacher, sizeof teacher, "%s", tmp_path("mteacher", 0));
+    snprintf(bank, sizeof bank, "%s", tmp_path("mbank", 0));
+    snprintf(asm2, sizeof asm2, "%s", tmp_path("masm2", 0));
+    snprintf(sweep_dir, sizeof sweep_dir, "%s", tmp_path("msweep", 0));
+    snprintf(tcfg, sizeof tcfg, "%s", tmp_path("mteacher.json", 0));
+    snprintf(mcfg, sizeof mcfg, "%s", tmp_path("mbank.json", 0));
+    char text[4 * PATH_MAX + 1024];
+    int n = snprintf(text, sizeof text,
+                     "{\"d_model\": 16, \"num_heads\": 2, \"d_ff\": 32, \"num_layers\": 2, \"num_decoder_layers\": 2,\n"
+                     " \"training\": {\"train\": \"%s\", \"dev\": \"%s\", \"test\": \"%s\", \"max_steps\": 30,\n"
+                     " \"warmup_steps\": 5, \"lr\": 0.003, \"batch_tokens\": 256, \"checkpoint_every\": 30,\n"
+                     " \"log_every\": 10, \"eval_every\": 30, \"threads\": 1}}\n", g_train, g_dev, g_test);
+    CU_ASSERT_EQUAL_FATAL(mtx_write_file_atomic(tcfg, text, (size_t)n), MTX_OK);
+    n = snprintf(text, sizeof text,
+                 "{\"granularities\": [2], \"training\": {\"max_steps\": 20, \"warmup_steps\": 2,\n"
+                 " \"batch_tokens\": 256, \"checkpoint_every\": 10, \"log_every\": 5, \"eval_every\": 10, \"threads\": 1}}\n");
+    CU_ASSERT_EQUAL_FATAL(mtx_write_file_atomic(mcfg, text, (size_t)n), MTX_OK);
+    run_result r = RUN("train", "--config", tcfg, "--out", teacher);
+    if (r.status != 0) show("train 2+2 teacher", &r);
+    CU_ASSERT_EQUAL_FATAL(r.status, 0);
+    run_free(&r);
+    r = RUN("modularize", "--teacher", teacher, "--out", bank, "--config", mcfg);
+    if (r.status != 0) show("modularize", &r);
+    CU_ASSERT_EQUAL_FATAL(r.status, 0);
+    run_free(&r);
+    /* a second run into the same bank needs --resume; with it, nothing is left to do */
+    r = RUN("modularize", "--teacher", teacher, "--out", bank, "--config", mcfg);
+    CU_ASSERT_EQUAL(r.status, 1);
+    CU_ASSERT_TRUE(has(r.err, "--resume"));
+    run_free(&r);
+    r = RUN("modularize", "--teacher", teacher, "--out", bank, "--config", mcfg, "--resume");
+    CU_ASSERT_EQUAL(r.status, 0);
+    run_free(&r);
+    /* 2 + 2 layers with g = 2 reach 4/4, 4/3 and 4/2 */
+    r = RUN("assemble", "--model", bank, "--ratio", "1.5", "--strategy", "size", "--out", asm2);
+    CU_ASSERT_EQUAL(r.status, 1);
+    CU_ASSERT_TRUE(one_line(r.err) && has(r.err, "reachable ratios: 1.00, 1.33, 2.00"));
+    run_free(&r);
+    r = RUN("assemble", "--model", bank, "--ratio", "2", "--strategy", "bogus", "--out", asm2);
+    CU_ASSERT_EQUAL(r.status, 2);
+    run_free(&r);
+    r = RUN("assemble", "--model", bank, "--ratio", "2", "--strategy", "speed", "--out", asm2);
+    if (r.status != 0) show("assemble", &r);
+    CU_ASSERT_EQUAL_FATAL(r.status, 0);
+    run_free(&r);
+    r = RUN("eval", "--model", asm2, "--split", "test", "--json");
+    cJSON *j = parse_one_object(r.out);
+    CU_ASSERT_EQUAL(r.status, 0);
+    CU_ASSERT_PTR_NOT_NULL(j);
+    if (j) CU_ASSERT_EQUAL((int)num(j, "words"), distinct_words(g_test));
+    cJSON_Delete(j);
+    run_free(&r);
+    r = RUN("info", "--model", asm2);
+    CU_ASSERT_TRUE(r.status == 0 && has(r.out, "1 encoder + 1 decoder") && has(r.out, "m2.0"));
+    run_free(&r);
+    r = RUN("sweep", "--model", bank, "--dev-words", "5", "--out", sweep_dir, "--json");
+    if (r.status != 0) show("sweep", &r);
+    CU_ASSERT_EQUAL(r.status, 0);
+    cJSON *rows = cJSON_Parse(r.out);
+    CU_ASSERT_TRUE(cJSON_IsArray(rows) && cJSON_GetArraySize(rows) >= 3);
+    int seen_ratio2 = 0;
+    for (int i = 0; rows && i < cJSON_GetArraySize(rows); i++) {
+        const cJSON *row = cJSON_GetArrayItem(rows, i);
+        CU_ASSERT_TRUE(isfinite(num(row, "ratio")) && isfinite(num(row, "per")) && isfinite(num(row, "wer")) &&
+                       num(row, "enc_layers") >= 1 && num(row, "dec_layers") >= 1 && num(row, "params") > 0);
+        seen_ratio2 |= fabs(num(row, "ratio") - 2.0) < 1e-9;
+    }
+    CU_ASSERT_TRUE(seen_ratio2);
+    cJSON_Delete(rows);
+    run_free(&r);
+    snprintf(csv, sizeof csv, "%s/sweep.csv", sweep_dir);
+    snprintf(svg, sizeof svg, "%s/sweep.svg", sweep_dir);
+    char *c = slurp(csv), *v = slurp(svg);
+    CU_ASSERT_TRUE(c && has(c, "kind,ratio,enc_layers") && lines_of(c) >= 4);
+    CU_ASSERT_TRUE(v && has(v, "<svg") && has(v, "</svg>"));
+    free(c);
+    free(v);
+}
+
 void mtx_suite_cli(void) {
     CU_pSuite s = CU_add_suite("cli", suite_init, suite_clean);
     CU_add_test(s, "--help for modtx and every command", test_help);
@@ -722,4 +808,5 @@ void mtx_suite_cli(void) {
     CU_add_test(s, "eval --json on test and dev, bad options", test_eval);
     CU_add_test(s, "predict from arguments and stdin, unknown characters", test_predict);
     CU_add_test(s, "info prints the parameter count; non-model dir fails", test_info);
+    CU_add_test(s, "modularize, assemble, eval and sweep end to end", test_modular_pipeline);
 }
