@@ -183,3 +183,37 @@ mtx_status mtx_assembly_to_model(const mtx_bank *b, const mtx_assembly *a, mtx_m
     memcpy(w->lm_head, tw->lm_head, sizeof(float) * C * (size_t)c.tgt_vocab_size);
     return MTX_OK;
 }
+
+mtx_status mtx_assembly_search_all(const mtx_bank *b, const mtx_encoded *dev, int dev_words,
+                                   const mtx_len_stats *lens, mtx_scored_assembly **out, int *n) {
+    mtx_assembly *all = NULL;
+    int na = 0;
+    mtx_status st = mtx_assemblies_all(b, &all, &na);
+    if (st) return st;
+    mtx_scored_assembly *s = calloc((size_t)na, sizeof *s);
+    if (!s) st = mtx_set_error(MTX_ERR_NOMEM, "out of memory");
+    for (int i = 0; !st && i < na; i++) {
+        mtx_assembly_score sc;
+        s[i].a = all[i];
+        st = mtx_assembly_score_on(b, &all[i], dev, dev_words, &sc);
+        s[i].wer = sc.wer;
+        s[i].per = sc.per;
+        s[i].latency = mtx_assembly_latency(b, &all[i], lens->src_len, lens->tgt_len);
+        s[i].params = mtx_assembly_params(b, &all[i]);
+    }
+    for (int i = 0; !st && i < na; i++) {
+        s[i].pareto = 1;
+        for (int k = 0; k < na && s[i].pareto; k++)
+            if (k != i && s[k].latency <= s[i].latency && s[k].wer <= s[i].wer &&
+                (s[k].latency < s[i].latency || s[k].wer < s[i].wer))
+                s[i].pareto = 0;
+    }
+    free(all);
+    if (st) {
+        free(s);
+        return st;
+    }
+    *out = s;
+    *n = na;
+    return MTX_OK;
+}

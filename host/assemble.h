@@ -33,6 +33,19 @@ typedef struct { double wer, per; } mtx_assembly_score;
 mtx_status mtx_assembly_score_on(const mtx_bank *b, const mtx_assembly *a, const mtx_encoded *data,
                                  int max_words, mtx_assembly_score *s);
 
+/* Every assembly of the bank scored on the first dev_words dev words, with
+ * its cost; pareto marks the frontier of estimated latency against dev WER
+ * (no other assembly is at least as fast and at least as accurate, and
+ * strictly better in one). Caller frees *out. */
+typedef struct {
+    mtx_assembly a;
+    double wer, per, latency;
+    size_t params;
+    int pareto;
+} mtx_scored_assembly;
+mtx_status mtx_assembly_search_all(const mtx_bank *b, const mtx_encoded *dev, int dev_words,
+                                   const mtx_len_stats *lens, mtx_scored_assembly **out, int *n);
+
 /* Picks the assembly for a target ratio (error listing the reachable ratios
  * when none matches within 1%). dev may be NULL unless strategy is search. */
 mtx_status mtx_assembly_choose(const mtx_bank *b, double ratio, mtx_strategy strategy,

@@ -285,6 +285,9 @@ static const char sweep_help[] =
     "word), measured CPU decode words/s, PER, WER and the WER drop vs the teacher.\n"
     "Writes sweep.csv and sweep.svg (WER against speed-up) into DIR (default\n"
     "BANK/sweep). --json prints the rows as a JSON array instead of the table.\n"
+    "With --strategy search, every assembly is scored on dev once and\n"
+    "frontier.csv lists them all with the Pareto frontier of estimated latency\n"
+    "against dev WER marked.\n"
     "  --baseline B1,B2  banks distilled separately from the same teacher (e.g. a\n"
     "                    fixed 3+3 or 2+2 student): their smallest assembly is\n"
     "                    added as a \"student\" row\n";
@@ -340,10 +343,30 @@ int mtx_cmd_sweep(int argc, char **argv) {
         mtx_eval_result warm;
         st = mtx_eval_encoded(&net, &view, 1, 1.0f, &warm);
     }
+    /* search: score every assembly once on dev, keep the frontier */
+    mtx_scored_assembly *scored = NULL;
+    int nscored = 0;
+    if (!st && strat == MTX_STRATEGY_SEARCH) {
+        if (!json) fprintf(stderr, "sweep: scoring every assembly on the first %ld dev words\n", dev_words);
+        st = mtx_assembly_search_all(b, &d.dev, (int)dev_words, &lens, &scored, &nscored);
+    }
     for (int i = 0; !st && i < nr; i++) {
         mtx_assembly a;
-        if (i == 0) mtx_assembly_teacher(b, &a);
-        else st = mtx_assembly_choose(b, ratios[i], strat, &lens, &d.dev, (int)dev_words, &a);
+        if (i == 0) {
+            mtx_assembly_teacher(b, &a);
+        } else if (scored) {
+            const int layers = (int)floor((c->num_layers + c->num_decoder_layers) / ratios[i] + 0.5);
+            int best = -1;
+            for (int k = 0; k < nscored; k++) {
+                if (scored[k].a.enc.n + scored[k].a.dec.n != layers) continue;
+                if (best < 0 || scored[k].wer < scored[best].wer ||
+                    (scored[k].wer == scored[best].wer && scored[k].per < scored[best].per))
+                    best = k;
+            }
+            a = scored[best].a;
+        } else {
+            st = mtx_assembly_choose(b, ratios[i], strat, &lens, &d.dev, (int)dev_words, &a);
+        }
         mtx_net net;
         if (!st) st = mtx_bank_net(b, &a, &net, NULL, NULL);
         sweep_row *row = &rows[n];
@@ -437,6 +460,27 @@ int mtx_cmd_sweep(int argc, char **argv) {
     if (!st) st = mtx_path_join(svg, sizeof svg, dir, "sweep.svg");
     if (!st) st = write_csv(csv, rows, n, rows[0].wer);
     if (!st) st = write_svg(svg, rows, n);
+    if (!st && scored) {
+        char fpath[MTX_PATH_MAX];
+        size_t cap = 256 + (size_t)nscored * 600, len = 0;
+        char *buf = malloc(cap);
+        st = buf ? mtx_path_join(fpath, sizeof fpath, dir, "frontier.csv") : mtx_set_error(MTX_ERR_NOMEM, "out of memory");
+        if (!st) {
+            len += (size_t)snprintf(buf + len, cap - len, "ratio,enc_layers,dec_layers,params,est_latency,dev_per,dev_wer,pareto,encoder_tiling,decoder_tiling\n");
+            for (int k = 0; k < nscored; k++) {
+                char te[256], td[256];
+                mtx_tiling_format(&scored[k].a.enc, te, sizeof te);
+                mtx_tiling_format(&scored[k].a.dec, td, sizeof td);
+                len += (size_t)snprintf(buf + len, cap - len, "%.4f,%d,%d,%zu,%.2f,%.3f,%.3f,%d,%s,%s\n",
+                                        mtx_assembly_ratio(b, &scored[k].a), scored[k].a.enc.n, scored[k].a.dec.n,
+                                        scored[k].params, scored[k].latency, scored[k].per, scored[k].wer,
+                                        scored[k].pareto, te, td);
+            }
+            st = mtx_write_file_atomic(fpath, buf, len);
+        }
+        free(buf);
+    }
+    free(scored);
     if (!st && json) {
         printf("[");
         for (int i = 0; i < n; i++)
