@@ -4,7 +4,7 @@ CC       ?= cc
 AR       ?= ar
 OPT      ?= -O2 -g -fvect-cost-model=dynamic
 WARN      = -std=c11 -Wall -Wextra -Wshadow -Wstrict-prototypes -Werror
-CPPFLAGS += -D_POSIX_C_SOURCE=200809L -Ihost
+CPPFLAGS += -D_POSIX_C_SOURCE=200809L -Ihost -Itests
 CFLAGS   += $(OPT) $(WARN) -MMD -MP
 LDLIBS   += -lopenblas -lcjson -lm -lpthread
 BUILD    ?= build
@@ -13,7 +13,7 @@ LIB_SRCS  := $(filter-out host/main.c host/cli%.c,$(wildcard host/*.c))
 LIB_OBJS  := $(LIB_SRCS:%.c=$(BUILD)/%.o)
 CLI_OBJS  := $(patsubst %.c,$(BUILD)/%.o,host/main.c $(wildcard host/cli*.c))
 TEST_SRCS := $(filter-out tests/test_main.c,$(wildcard tests/test_*.c))
-TEST_OBJS := $(TEST_SRCS:%.c=$(BUILD)/%.o) $(BUILD)/tests/test_main.o
+TEST_OBJS := $(TEST_SRCS:%.c=$(BUILD)/%.o) $(BUILD)/tests/test_main.o $(BUILD)/tests/testutil.o
 DEPS      := $(LIB_OBJS:.o=.d) $(CLI_OBJS:.o=.d) $(TEST_OBJS:.o=.d)
 
 .PHONY: all test asan deps bench check-long clean teacher run

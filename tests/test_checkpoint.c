@@ -14,6 +14,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "testutil.h"
 #include "checkpoint.h"
 #include "fsutil.h"
 
@@ -22,24 +23,6 @@ static mtx_model g_model;          /* the reference model, saved to g_good */
 static mtx_vocab g_sv, g_tv;
 static char g_good[MTX_PATH_MAX];  /* a valid model directory (F32) */
 static int g_ready;                /* suite_init built everything above */
-
-static void rm_tree(const char *path) {
-    struct stat st;
-    if (lstat(path, &st) != 0) return;
-    if (S_ISDIR(st.st_mode)) {
-        DIR *d = opendir(path);
-        struct dirent *de;
-        while (d && (de = readdir(d)) != NULL) {
-            if (strcmp(de->d_name, ".") == 0 || strcmp(de->d_name, "..") == 0) continue;
-            char sub[MTX_PATH_MAX];
-            if (mtx_path_join(sub, sizeof sub, path, de->d_name) == MTX_OK) rm_tree(sub);
-        }
-        if (d) closedir(d);
-        rmdir(path);
-    } else {
-        unlink(path);
-    }
-}
 
 /* g_dir/name in one of four static buffers. */
 static const char *tmp_path(const char *name, int slot) {
@@ -71,7 +54,7 @@ static int copy_file(const char *from, const char *to) {
 static const char *clone_good(const char *name) {
     static char dir[MTX_PATH_MAX];
     snprintf(dir, sizeof dir, "%s", tmp_path(name, 0));
-    rm_tree(dir);
+    mtx_test_rm_tree(dir);
     if (mtx_mkdir_p(dir) != MTX_OK) return "/nonexistent";
     for (int i = 0; i < 4; i++)
         if (!copy_file(in_dir(g_good, k_files[i], 0), in_dir(dir, k_files[i], 1))) return "/nonexistent";
@@ -174,7 +157,7 @@ static int suite_clean(void) {
     mtx_model_free(&g_model);
     mtx_vocab_free(&g_sv);
     mtx_vocab_free(&g_tv);
-    rm_tree(g_dir);
+    mtx_test_rm_tree(g_dir);
     return 0;
 }
 

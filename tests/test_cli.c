@@ -19,6 +19,7 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include "testutil.h"
 #include "config.h"
 #include "data.h"
 #include "fsutil.h"
@@ -30,24 +31,6 @@ static const char *g_bin;
 static char g_train[PATH_MAX], g_dev[PATH_MAX], g_test[PATH_MAX], g_bad[PATH_MAX];
 static char g_model[MTX_PATH_MAX]; /* trained by test_train, used by eval/predict/info */
 static int g_trained;
-
-static void rm_tree(const char *path) {
-    struct stat st;
-    if (lstat(path, &st) != 0) return;
-    if (S_ISDIR(st.st_mode)) {
-        DIR *d = opendir(path);
-        struct dirent *de;
-        while (d && (de = readdir(d)) != NULL) {
-            if (strcmp(de->d_name, ".") == 0 || strcmp(de->d_name, "..") == 0) continue;
-            char sub[MTX_PATH_MAX];
-            if (mtx_path_join(sub, sizeof sub, path, de->d_name) == MTX_OK) rm_tree(sub);
-        }
-        if (d) closedir(d);
-        rmdir(path);
-    } else {
-        unlink(path);
-    }
-}
 
 /* g_dir/name in one of four static buffers. */
 static const char *tmp_path(const char *name, int slot) {
@@ -82,7 +65,7 @@ static int suite_init(void) {
 }
 
 static int suite_clean(void) {
-    rm_tree(g_dir);
+    mtx_test_rm_tree(g_dir);
     return 0;
 }
 

@@ -12,28 +12,11 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "testutil.h"
 #include "fsutil.h"
 #include "safetensors.h"
 
 static char g_dir[64];
-
-static void rm_tree(const char *path) {
-    struct stat st;
-    if (lstat(path, &st) != 0) return;
-    if (S_ISDIR(st.st_mode)) {
-        DIR *d = opendir(path);
-        struct dirent *de;
-        while (d && (de = readdir(d)) != NULL) {
-            if (strcmp(de->d_name, ".") == 0 || strcmp(de->d_name, "..") == 0) continue;
-            char sub[512];
-            if (mtx_path_join(sub, sizeof sub, path, de->d_name) == MTX_OK) rm_tree(sub);
-        }
-        if (d) closedir(d);
-        rmdir(path);
-    } else {
-        unlink(path);
-    }
-}
 
 static int suite_init(void) {
     strcpy(g_dir, "/tmp/mtx_st_XXXXXX");
@@ -41,7 +24,7 @@ static int suite_init(void) {
 }
 
 static int suite_clean(void) {
-    rm_tree(g_dir);
+    mtx_test_rm_tree(g_dir);
     return 0;
 }
 

@@ -1,6 +1,7 @@
 /* test_train.c - GEMM wrapper, batching, schedule, optimisation, exact resume,
  * NaN refusal, decoding against a full-forward reference, and a tiny model
  * that overfits 20 real CMUdict words to zero errors. */
+#include "testutil.h"
 #include "batch.h"
 #include "decode.h"
 #include "eval.h"
@@ -147,9 +148,8 @@ static void test_resume_exact(void) {
     CU_ASSERT_EQUAL(memcmp(ma->params, mc->params, ma->n_params * sizeof(float)), 0);
     mtx_trainer_free(a);
     mtx_trainer_free(c);
-    char cmd[256];
-    snprintf(cmd, sizeof cmd, "rm -rf %s", dir);
-    CU_ASSERT_EQUAL(system(cmd), 0);
+    mtx_test_rm_tree(dir);
+    CU_ASSERT_NOT_EQUAL(access(dir, F_OK), 0);
     mtx_dataset_free(&d);
 }
 
