@@ -131,7 +131,11 @@ void mtx_relu_forward(float *out, const float *h, int64_t n) {
 }
 
 void mtx_relu_backward(float *dh, const float *dout, const float *h, int64_t n) {
-    for (int64_t i = 0; i < n; i++) dh[i] = h[i] > 0.0f ? dout[i] : 0.0f;
+    /* load unconditionally so the select is branch-free and vectorises */
+    for (int64_t i = 0; i < n; i++) {
+        float d = dout[i];
+        dh[i] = h[i] > 0.0f ? d : 0.0f;
+    }
 }
 
 void mtx_embed_forward(float *out, const int32_t *tok, const float *emb, const float *pos,

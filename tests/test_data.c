@@ -215,9 +215,7 @@ static void test_real_cmudict(void) {
     CU_ASSERT_EQUAL_FATAL(mtx_corpus_load(MTX_CMUDICT_PATH, &all), MTX_OK);
     clock_gettime(CLOCK_MONOTONIC, &t1);
     double secs = (double)(t1.tv_sec - t0.tv_sec) + 1e-9 * (double)(t1.tv_nsec - t0.tv_nsec);
-#ifndef __SANITIZE_ADDRESS__
-    CU_ASSERT(secs < 0.5);
-#endif
+    /* load time is reported, not asserted: timings belong in benchmarks */
     CU_ASSERT(all.n_skipped > 0);
     CU_ASSERT(all.n_groups > 100000 && all.n_entries > all.n_groups);
     int want_groups[3] = {0, 0, 0};
