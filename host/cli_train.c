@@ -29,9 +29,11 @@ void mtx_cli_progress(const mtx_train_progress *p, void *vctx) {
     fmt_time(el, sizeof el, p->elapsed_s);
     fmt_time(eta, sizeof eta, p->eta_s);
     if (p->kind == 0) {
-        fprintf(stderr, "%sstep %lld/%lld  loss %.4f  lr %.2e  |g| %.3f  %.0f tok/s  %.2f GFLOP/s  elapsed %s  eta %s%s",
+        char flops[48] = "";
+        if (p->gflops > 0) snprintf(flops, sizeof flops, "  %.2f GFLOP/s", p->gflops);
+        fprintf(stderr, "%sstep %lld/%lld  loss %.4f  lr %.2e  |g| %.3f  %.0f tok/s%s  elapsed %s  eta %s%s",
                 tty ? "\r\033[K" : "", (long long)p->step, (long long)p->max_steps, p->loss, p->lr,
-                p->grad_norm, p->tokens_per_s, p->gflops, el, eta, tty ? "" : "\n");
+                p->grad_norm, p->tokens_per_s, flops, el, eta, tty ? "" : "\n");
     } else if (p->kind == 1) {
         fprintf(stderr, "%sstep %lld/%lld  dev nll %.4f  dev token acc %.2f%%\n", tty ? "\r\033[K" : "",
                 (long long)p->step, (long long)p->max_steps, p->dev_nll, 100.0 * p->dev_acc);
