@@ -46,12 +46,19 @@ mtx_status mtx_bundle_save(const char *dir, const mtx_model *m, const mtx_vocab 
     if (!st) st = mtx_path_join(path, sizeof path, dir, "model.safetensors");
     if (!st) st = mtx_st_write(wr, path);
     mtx_st_writer_free(wr);
-    if (!st) st = mtx_path_join(path, sizeof path, dir, "source_vocab.txt");
+    if (!st) st = mtx_bundle_save_text(dir, &m->cfg, sv, tv, extra_json);
+    return st;
+}
+
+mtx_status mtx_bundle_save_text(const char *dir, const mtx_model_config *cfg, const mtx_vocab *sv,
+                                const mtx_vocab *tv, const char *extra_json) {
+    char path[MTX_PATH_MAX];
+    mtx_status st = mtx_path_join(path, sizeof path, dir, "source_vocab.txt");
     if (!st) st = mtx_vocab_save(sv, path);
     if (!st) st = mtx_path_join(path, sizeof path, dir, "target_vocab.txt");
     if (!st) st = mtx_vocab_save(tv, path);
     if (!st) st = mtx_path_join(path, sizeof path, dir, "config.json");
-    if (!st) st = mtx_model_config_save(path, &m->cfg, extra_json);
+    if (!st) st = mtx_model_config_save(path, cfg, extra_json);
     return st;
 }
 

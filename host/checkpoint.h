@@ -25,6 +25,11 @@ mtx_status mtx_bundle_save(const char *dir, const mtx_model *m, const mtx_vocab 
                            const mtx_vocab *tv, const char *extra_json, mtx_dtype store_as,
                            const char *const *meta);
 
+/* Writes the text files of a model directory (vocabularies, config.json);
+ * mtx_bundle_save and bank saving both end with it. */
+mtx_status mtx_bundle_save_text(const char *dir, const mtx_model_config *cfg, const mtx_vocab *sv,
+                                const mtx_vocab *tv, const char *extra_json);
+
 /* Loads a model directory. Tensors named "modules.*" (a module bank) are
  * allowed and ignored here; any other unknown tensor is an error. */
 mtx_status mtx_bundle_load(const char *dir, mtx_bundle *b);

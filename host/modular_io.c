@@ -43,14 +43,9 @@ mtx_status mtx_bank_save(const char *dir, const mtx_bank *b, const mtx_vocab *sv
     if (!st) st = mtx_path_join(path, sizeof path, dir, "model.safetensors");
     if (!st) st = mtx_st_write(wr, path);
     mtx_st_writer_free(wr);
-    if (!st) st = mtx_path_join(path, sizeof path, dir, "source_vocab.txt");
-    if (!st) st = mtx_vocab_save(sv, path);
-    if (!st) st = mtx_path_join(path, sizeof path, dir, "target_vocab.txt");
-    if (!st) st = mtx_vocab_save(tv, path);
     char *extra = st ? NULL : bank_extra_json(b, extra_json);
     if (!st && !extra) st = mtx_set_error(MTX_ERR_NOMEM, "out of memory");
-    if (!st) st = mtx_path_join(path, sizeof path, dir, "config.json");
-    if (!st) st = mtx_model_config_save(path, &b->teacher.cfg, extra);
+    if (!st) st = mtx_bundle_save_text(dir, &b->teacher.cfg, sv, tv, extra);
     cJSON_free(extra);
     return st;
 }
