@@ -143,7 +143,7 @@ mtx_dec_layer *mtx_bank_dec_module(const mtx_bank *b, int g, int j) {
     return &b->dec_mod[b->dec_first[gi] + j];
 }
 
-mtx_status mtx_bank_init(mtx_bank *b, const mtx_model *teacher, const int *gran, int n_gran, int init) {
+mtx_status mtx_bank_init(mtx_bank *b, const mtx_model *teacher, const int *gran, int n_gran, const int *init) {
     memset(b, 0, sizeof *b);
     if (n_gran < 1 || n_gran > MTX_MAX_GRAN) return mtx_set_error(MTX_ERR_ARG, "1 to %d granularities expected", MTX_MAX_GRAN);
     for (int i = 0; i < n_gran; i++) {
@@ -151,7 +151,8 @@ mtx_status mtx_bank_init(mtx_bank *b, const mtx_model *teacher, const int *gran,
         for (int k = 0; k < i; k++)
             if (gran[k] == gran[i]) return mtx_set_error(MTX_ERR_ARG, "granularity %d given twice", gran[i]);
     }
-    if (init < 0 || init > 2) return mtx_set_error(MTX_ERR_ARG, "module init must be first, middle or last");
+    for (int i = 0; init && i < n_gran; i++)
+        if (init[i] < 0 || init[i] > 2) return mtx_set_error(MTX_ERR_ARG, "module init must be first, middle or last");
     const mtx_model_config *c = &teacher->cfg;
     mtx_status st = mtx_model_init(&b->teacher, c);
     if (st) return st;
@@ -177,13 +178,13 @@ mtx_status mtx_bank_init(mtx_bank *b, const mtx_model *teacher, const int *gran,
         return st;
     }
     for (int gi = 0; gi < n_gran; gi++) {
-        int g = gran[gi];
+        const int g = gran[gi], in = init ? init[gi] : 0;
         for (int j = 0; j < b->enc_first[gi + 1] - b->enc_first[gi]; j++) {
-            int src = g * j + (init == 0 ? 0 : init == 1 ? (g - 1) / 2 : g - 1);
+            int src = g * j + (in == 0 ? 0 : in == 1 ? (g - 1) / 2 : g - 1);
             memcpy(b->enc_mod[b->enc_first[gi] + j].ln1, b->teacher.w.enc[src].ln1, mtx_enc_layer_size(c) * sizeof(float));
         }
         for (int j = 0; j < b->dec_first[gi + 1] - b->dec_first[gi]; j++) {
-            int src = g * j + (init == 0 ? 0 : init == 1 ? (g - 1) / 2 : g - 1);
+            int src = g * j + (in == 0 ? 0 : in == 1 ? (g - 1) / 2 : g - 1);
             memcpy(b->dec_mod[b->dec_first[gi] + j].ln1, b->teacher.w.dec[src].ln1, mtx_dec_layer_size(c) * sizeof(float));
         }
     }

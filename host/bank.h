@@ -57,9 +57,10 @@ typedef struct {
     mtx_dec_layer *dec_mod;  /* [dec_first[n_gran]] */
 } mtx_bank;
 
-/* Builds a bank around a copy of the teacher; modules are initialised from a
- * teacher layer in their span: init 0 = first, 1 = middle, 2 = last. */
-mtx_status mtx_bank_init(mtx_bank *b, const mtx_model *teacher, const int *gran, int n_gran, int init);
+/* Builds a bank around a copy of the teacher; modules of granularity gran[i]
+ * are initialised from a teacher layer in their span: init[i] 0 = first,
+ * 1 = middle ((g - 1) / 2), 2 = last. init NULL: every module from the first. */
+mtx_status mtx_bank_init(mtx_bank *b, const mtx_model *teacher, const int *gran, int n_gran, const int *init);
 void mtx_bank_free(mtx_bank *b);
 
 /* Module views (NULL if the granularity is not in the bank or j is out of range). */

@@ -74,6 +74,7 @@ mtx_status mtx_acts_init(mtx_acts *a, const mtx_model_config *c, int n_enc, int 
     a->C = c->d_model;
     a->F = c->d_ff;
     a->H = c->num_heads;
+    a->eps = c->layer_norm_epsilon;
     a->V = c->tgt_vocab_size;
     size_t total = acts_layout(a, NULL);
     a->buf = malloc(total * sizeof(float));
@@ -104,35 +105,42 @@ static void residual_branch(float *out, const float *x, float *branch, int64_t n
     for (int64_t i = 0; i < n; i++) out[i] = x[i] + branch[i];
 }
 
+void mtx_enc_layer_forward(mtx_acts *a, int slot, const mtx_enc_layer *w, const float *x, float *out,
+                           const mtx_batch *b, const mtx_fwd_opts *o, int l) {
+    const int C = a->C, F = a->F, H = a->H;
+    const int Ns = b->B * b->S;
+    const float eps = a->eps;
+    mtx_enc_acts *e = &a->enc[slot];
+    mtx_attn_shape sa = { b->B, b->S, b->S, H, C / H, 0, b->src_len };
+    mtx_rmsnorm_forward(e->a1, e->rstd1, x, w->ln1, Ns, C, eps);
+    mtx_linear(e->qkv, e->a1, w->qkv, Ns, C, 3 * C, 0);
+    mtx_attention_forward(e->att, e->P, e->qkv, 3 * C, e->qkv + C, e->qkv + 2 * C, 3 * C, &sa);
+    mtx_linear(e->xmid, e->att, w->o, Ns, C, C, 0);
+    residual_branch(e->xmid, x, e->xmid, (int64_t)Ns * C, o, SITE_ENC + 2 * l);
+    mtx_rmsnorm_forward(e->a2, e->rstd2, e->xmid, w->ln2, Ns, C, eps);
+    mtx_linear(e->h, e->a2, w->wi, Ns, C, F, 0);
+    mtx_relu_forward(e->r, e->h, (int64_t)Ns * F);
+    mtx_linear(out, e->r, w->wo, Ns, F, C, 0);
+    residual_branch(out, e->xmid, out, (int64_t)Ns * C, o, SITE_ENC + 2 * l + 1);
+}
+
 /* Encoder stack into a->enc_out. reuse_layer_acts: inference mode, every
  * layer writes into a->enc[0] and the residual stream ping-pongs between
  * enc_res slots 0 and 1, so only one layer of activations is needed. */
 static void encoder_forward(mtx_acts *a, const mtx_net *n, const mtx_batch *b,
                             const mtx_fwd_opts *o, int reuse_layer_acts) {
     const mtx_model_config *c = n->cfg;
-    const int C = c->d_model, F = c->d_ff, H = c->num_heads;
+    const int C = c->d_model;
     const int Ns = b->B * b->S;
     const float eps = c->layer_norm_epsilon;
     const size_t RC = (size_t)a->cap_rows * (size_t)C;
     mtx_embed_forward(a->enc_res, b->src, n->w->src_emb, n->w->src_pos, b->B, b->S, C);
     mtx_dropout(a->enc_res, (int64_t)Ns * C, o->dropout, o->seed, stream_of(o, SITE_SRC_EMB));
-    mtx_attn_shape sa = { b->B, b->S, b->S, H, C / H, 0, b->src_len };
     const float *last = a->enc_res;
     for (int l = 0; l < n->n_enc; l++) {
-        const mtx_enc_layer *w = n->enc[l];
-        mtx_enc_acts *e = &a->enc[reuse_layer_acts ? 0 : l];
         const float *x = reuse_layer_acts ? a->enc_res + (size_t)(l % 2) * RC : a->enc_res + (size_t)l * RC;
         float *out = reuse_layer_acts ? a->enc_res + (size_t)((l + 1) % 2) * RC : a->enc_res + (size_t)(l + 1) * RC;
-        mtx_rmsnorm_forward(e->a1, e->rstd1, x, w->ln1, Ns, C, eps);
-        mtx_linear(e->qkv, e->a1, w->qkv, Ns, C, 3 * C, 0);
-        mtx_attention_forward(e->att, e->P, e->qkv, 3 * C, e->qkv + C, e->qkv + 2 * C, 3 * C, &sa);
-        mtx_linear(e->xmid, e->att, w->o, Ns, C, C, 0);
-        residual_branch(e->xmid, x, e->xmid, (int64_t)Ns * C, o, SITE_ENC + 2 * l);
-        mtx_rmsnorm_forward(e->a2, e->rstd2, e->xmid, w->ln2, Ns, C, eps);
-        mtx_linear(e->h, e->a2, w->wi, Ns, C, F, 0);
-        mtx_relu_forward(e->r, e->h, (int64_t)Ns * F);
-        mtx_linear(out, e->r, w->wo, Ns, F, C, 0);
-        residual_branch(out, e->xmid, out, (int64_t)Ns * C, o, SITE_ENC + 2 * l + 1);
+        mtx_enc_layer_forward(a, reuse_layer_acts ? 0 : l, n->enc[l], x, out, b, o, l);
         last = out;
     }
     mtx_rmsnorm_forward(a->enc_out, a->enc_rstd, last, n->w->enc_ln, Ns, C, eps);
@@ -147,12 +155,38 @@ mtx_status mtx_encode(mtx_acts *a, const mtx_net *n, const mtx_batch *b) {
     return MTX_OK;
 }
 
+void mtx_dec_layer_forward(mtx_acts *a, int slot, const mtx_dec_layer *w, const float *x, const float *mem,
+                           float *out, const mtx_batch *b, const mtx_fwd_opts *o, int l) {
+    const int C = a->C, F = a->F, H = a->H;
+    const int Ns = b->B * b->S, Nt = b->B * b->T;
+    const float eps = a->eps;
+    mtx_dec_acts *d = &a->dec[slot];
+    mtx_attn_shape ss = { b->B, b->T, b->T, H, C / H, 1, NULL };
+    mtx_attn_shape cs = { b->B, b->T, b->S, H, C / H, 0, b->src_len };
+    mtx_rmsnorm_forward(d->a1, d->rstd1, x, w->ln1, Nt, C, eps);
+    mtx_linear(d->qkv, d->a1, w->qkv, Nt, C, 3 * C, 0);
+    mtx_attention_forward(d->att1, d->P1, d->qkv, 3 * C, d->qkv + C, d->qkv + 2 * C, 3 * C, &ss);
+    mtx_linear(d->xmid1, d->att1, w->o, Nt, C, C, 0);
+    residual_branch(d->xmid1, x, d->xmid1, (int64_t)Nt * C, o, SITE_DEC + 3 * l);
+    mtx_rmsnorm_forward(d->a2, d->rstd2, d->xmid1, w->ln2, Nt, C, eps);
+    mtx_linear(d->q2, d->a2, w->cq, Nt, C, C, 0);
+    mtx_linear(d->kv2, mem, w->ckv, Ns, C, 2 * C, 0);
+    mtx_attention_forward(d->att2, d->P2, d->q2, C, d->kv2, d->kv2 + C, 2 * C, &cs);
+    mtx_linear(d->xmid2, d->att2, w->co, Nt, C, C, 0);
+    residual_branch(d->xmid2, d->xmid1, d->xmid2, (int64_t)Nt * C, o, SITE_DEC + 3 * l + 1);
+    mtx_rmsnorm_forward(d->a3, d->rstd3, d->xmid2, w->ln3, Nt, C, eps);
+    mtx_linear(d->h, d->a3, w->wi, Nt, C, F, 0);
+    mtx_relu_forward(d->r, d->h, (int64_t)Nt * F);
+    mtx_linear(out, d->r, w->wo, Nt, F, C, 0);
+    residual_branch(out, d->xmid2, out, (int64_t)Nt * C, o, SITE_DEC + 3 * l + 2);
+}
+
 mtx_status mtx_forward(mtx_acts *a, const mtx_net *n, const mtx_batch *b, const mtx_fwd_opts *o) {
     mtx_status st = check_batch(a, n, b);
     if (st) return st;
     const mtx_model_config *c = n->cfg;
-    const int C = c->d_model, F = c->d_ff, H = c->num_heads, V = c->tgt_vocab_size;
-    const int Ns = b->B * b->S, Nt = b->B * b->T;
+    const int C = c->d_model, V = c->tgt_vocab_size;
+    const int Nt = b->B * b->T;
     const float eps = c->layer_norm_epsilon;
     const size_t RC = (size_t)a->cap_rows * (size_t)C;
 
@@ -161,30 +195,9 @@ mtx_status mtx_forward(mtx_acts *a, const mtx_net *n, const mtx_batch *b, const 
     /* decoder */
     mtx_embed_forward(a->dec_res, b->tgt_in, n->w->tgt_emb, n->w->tgt_pos, b->B, b->T, C);
     mtx_dropout(a->dec_res, (int64_t)Nt * C, o->dropout, o->seed, stream_of(o, SITE_TGT_EMB));
-    mtx_attn_shape ss = { b->B, b->T, b->T, H, C / H, 1, NULL };
-    mtx_attn_shape cs = { b->B, b->T, b->S, H, C / H, 0, b->src_len };
-    for (int l = 0; l < n->n_dec; l++) {
-        const mtx_dec_layer *w = n->dec[l];
-        mtx_dec_acts *d = &a->dec[l];
-        const float *x = a->dec_res + (size_t)l * RC;
-        float *out = a->dec_res + (size_t)(l + 1) * RC;
-        mtx_rmsnorm_forward(d->a1, d->rstd1, x, w->ln1, Nt, C, eps);
-        mtx_linear(d->qkv, d->a1, w->qkv, Nt, C, 3 * C, 0);
-        mtx_attention_forward(d->att1, d->P1, d->qkv, 3 * C, d->qkv + C, d->qkv + 2 * C, 3 * C, &ss);
-        mtx_linear(d->xmid1, d->att1, w->o, Nt, C, C, 0);
-        residual_branch(d->xmid1, x, d->xmid1, (int64_t)Nt * C, o, SITE_DEC + 3 * l);
-        mtx_rmsnorm_forward(d->a2, d->rstd2, d->xmid1, w->ln2, Nt, C, eps);
-        mtx_linear(d->q2, d->a2, w->cq, Nt, C, C, 0);
-        mtx_linear(d->kv2, a->enc_out, w->ckv, Ns, C, 2 * C, 0);
-        mtx_attention_forward(d->att2, d->P2, d->q2, C, d->kv2, d->kv2 + C, 2 * C, &cs);
-        mtx_linear(d->xmid2, d->att2, w->co, Nt, C, C, 0);
-        residual_branch(d->xmid2, d->xmid1, d->xmid2, (int64_t)Nt * C, o, SITE_DEC + 3 * l + 1);
-        mtx_rmsnorm_forward(d->a3, d->rstd3, d->xmid2, w->ln3, Nt, C, eps);
-        mtx_linear(d->h, d->a3, w->wi, Nt, C, F, 0);
-        mtx_relu_forward(d->r, d->h, (int64_t)Nt * F);
-        mtx_linear(out, d->r, w->wo, Nt, F, C, 0);
-        residual_branch(out, d->xmid2, out, (int64_t)Nt * C, o, SITE_DEC + 3 * l + 2);
-    }
+    for (int l = 0; l < n->n_dec; l++)
+        mtx_dec_layer_forward(a, l, n->dec[l], a->dec_res + (size_t)l * RC, a->enc_out,
+                              a->dec_res + (size_t)(l + 1) * RC, b, o, l);
     mtx_rmsnorm_forward(a->dec_hn, a->dec_rstd, a->dec_res + (size_t)n->n_dec * RC, n->w->dec_ln, Nt, C, eps);
     mtx_linear(a->logits, a->dec_hn, n->w->lm_head, Nt, C, V, 0);
     return MTX_OK;
@@ -242,9 +255,49 @@ static void self_attn_backward(mtx_acts *a, float *dres, const float *xin, const
     mtx_rmsnorm_backward(dres, gln, a->d_a, xin, ln, rstd, N, C);
 }
 
+void mtx_enc_layer_backward(mtx_acts *a, int slot, const mtx_enc_layer *w, mtx_enc_layer *gl,
+                            const float *x, float *dres, const mtx_batch *b, const mtx_fwd_opts *o, int l) {
+    const int C = a->C, H = a->H, Ns = b->B * b->S;
+    const mtx_enc_acts *e = &a->enc[slot];
+    mtx_attn_shape sa = { b->B, b->S, b->S, H, C / H, 0, b->src_len };
+    ffn_backward(a, dres, e->xmid, e->a2, e->rstd2, e->h, e->r, w->ln2, w->wi, w->wo,
+                 gl ? gl->ln2 : NULL, gl ? gl->wi : NULL, gl ? gl->wo : NULL, Ns, o,
+                 SITE_ENC + 2 * l + 1);
+    self_attn_backward(a, dres, x, e->a1, e->rstd1, e->qkv, e->P, e->att, w->ln1, w->qkv, w->o,
+                       gl ? gl->ln1 : NULL, gl ? gl->qkv : NULL, gl ? gl->o : NULL, Ns, &sa, o,
+                       SITE_ENC + 2 * l);
+}
+
+void mtx_dec_layer_backward(mtx_acts *a, int slot, const mtx_dec_layer *w, mtx_dec_layer *gl,
+                            const float *x, const float *mem, float *dres, float *dmem,
+                            const mtx_batch *b, const mtx_fwd_opts *o, int l) {
+    const int C = a->C, H = a->H, Ns = b->B * b->S, Nt = b->B * b->T;
+    const mtx_dec_acts *d = &a->dec[slot];
+    mtx_attn_shape ss = { b->B, b->T, b->T, H, C / H, 1, NULL };
+    mtx_attn_shape cs = { b->B, b->T, b->S, H, C / H, 0, b->src_len };
+    ffn_backward(a, dres, d->xmid2, d->a3, d->rstd3, d->h, d->r, w->ln3, w->wi, w->wo,
+                 gl ? gl->ln3 : NULL, gl ? gl->wi : NULL, gl ? gl->wo : NULL, Nt, o,
+                 SITE_DEC + 3 * l + 2);
+    /* cross-attention: q from a2, k/v from the encoder output */
+    branch_grad(a->d_tmp, dres, (int64_t)Nt * C, o, SITE_DEC + 3 * l + 1);
+    memset(a->d_att, 0, sizeof(float) * (size_t)Nt * C);
+    mtx_linear_backward(a->d_att, gl ? gl->co : NULL, a->d_tmp, d->att2, w->co, Nt, C, C);
+    memset(a->d_q, 0, sizeof(float) * (size_t)Nt * C);
+    memset(a->d_kv, 0, sizeof(float) * (size_t)Ns * 2 * C);
+    mtx_attention_backward(a->d_q, a->d_kv, a->d_kv + C, C, 2 * C, a->d_att, d->P2, d->q2,
+                           d->kv2, d->kv2 + C, &cs);
+    mtx_linear_backward(dmem, gl ? gl->ckv : NULL, a->d_kv, mem, w->ckv, Ns, C, 2 * C);
+    memset(a->d_a, 0, sizeof(float) * (size_t)Nt * C);
+    mtx_linear_backward(a->d_a, gl ? gl->cq : NULL, a->d_q, d->a2, w->cq, Nt, C, C);
+    mtx_rmsnorm_backward(dres, gl ? gl->ln2 : NULL, a->d_a, d->xmid1, w->ln2, d->rstd2, Nt, C);
+    self_attn_backward(a, dres, x, d->a1, d->rstd1, d->qkv, d->P1, d->att1, w->ln1, w->qkv, w->o,
+                       gl ? gl->ln1 : NULL, gl ? gl->qkv : NULL, gl ? gl->o : NULL, Nt, &ss, o,
+                       SITE_DEC + 3 * l);
+}
+
 void mtx_backward(mtx_acts *a, const mtx_net *n, const mtx_batch *b, const mtx_fwd_opts *o) {
     const mtx_model_config *c = n->cfg;
-    const int C = c->d_model, H = c->num_heads, V = c->tgt_vocab_size;
+    const int C = c->d_model, V = c->tgt_vocab_size;
     const int Ns = b->B * b->S, Nt = b->B * b->T;
     const size_t RC = (size_t)a->cap_rows * (size_t)C;
     mtx_weights *g = n->g;
@@ -258,31 +311,10 @@ void mtx_backward(mtx_acts *a, const mtx_net *n, const mtx_batch *b, const mtx_f
                          n->w->dec_ln, a->dec_rstd, Nt, C);
     memset(a->d_enc, 0, sizeof(float) * (size_t)Ns * C);
 
-    mtx_attn_shape ss = { b->B, b->T, b->T, H, C / H, 1, NULL };
-    mtx_attn_shape cs = { b->B, b->T, b->S, H, C / H, 0, b->src_len };
     for (int l = n->n_dec - 1; l >= 0; l--) {
-        const mtx_dec_layer *w = n->dec[l];
-        mtx_dec_layer *gl = n->gdec[l];
-        mtx_dec_acts *d = &a->dec[l];
         add_into(dres, a->dec_dres_extra[l], (int64_t)Nt * C);
-        ffn_backward(a, dres, d->xmid2, d->a3, d->rstd3, d->h, d->r, w->ln3, w->wi, w->wo,
-                     gl ? gl->ln3 : NULL, gl ? gl->wi : NULL, gl ? gl->wo : NULL, Nt, o,
-                     SITE_DEC + 3 * l + 2);
-        /* cross-attention: q from a2, k/v from the encoder output */
-        branch_grad(a->d_tmp, dres, (int64_t)Nt * C, o, SITE_DEC + 3 * l + 1);
-        memset(a->d_att, 0, sizeof(float) * (size_t)Nt * C);
-        mtx_linear_backward(a->d_att, gl ? gl->co : NULL, a->d_tmp, d->att2, w->co, Nt, C, C);
-        memset(a->d_q, 0, sizeof(float) * (size_t)Nt * C);
-        memset(a->d_kv, 0, sizeof(float) * (size_t)Ns * 2 * C);
-        mtx_attention_backward(a->d_q, a->d_kv, a->d_kv + C, C, 2 * C, a->d_att, d->P2, d->q2,
-                               d->kv2, d->kv2 + C, &cs);
-        mtx_linear_backward(a->d_enc, gl ? gl->ckv : NULL, a->d_kv, a->enc_out, w->ckv, Ns, C, 2 * C);
-        memset(a->d_a, 0, sizeof(float) * (size_t)Nt * C);
-        mtx_linear_backward(a->d_a, gl ? gl->cq : NULL, a->d_q, d->a2, w->cq, Nt, C, C);
-        mtx_rmsnorm_backward(dres, gl ? gl->ln2 : NULL, a->d_a, d->xmid1, w->ln2, d->rstd2, Nt, C);
-        self_attn_backward(a, dres, a->dec_res + (size_t)l * RC, d->a1, d->rstd1, d->qkv, d->P1,
-                           d->att1, w->ln1, w->qkv, w->o, gl ? gl->ln1 : NULL,
-                           gl ? gl->qkv : NULL, gl ? gl->o : NULL, Nt, &ss, o, SITE_DEC + 3 * l);
+        mtx_dec_layer_backward(a, l, n->dec[l], n->gdec[l], a->dec_res + (size_t)l * RC, a->enc_out,
+                               dres, a->d_enc, b, o, l);
     }
     if (g) {
         branch_grad(a->d_tmp, dres, (int64_t)Nt * C, o, SITE_TGT_EMB);
@@ -293,18 +325,9 @@ void mtx_backward(mtx_acts *a, const mtx_net *n, const mtx_batch *b, const mtx_f
     memset(dres, 0, sizeof(float) * (size_t)Ns * C);
     mtx_rmsnorm_backward(dres, g ? g->enc_ln : NULL, a->d_enc, a->enc_res + (size_t)n->n_enc * RC,
                          n->w->enc_ln, a->enc_rstd, Ns, C);
-    mtx_attn_shape sa = { b->B, b->S, b->S, H, C / H, 0, b->src_len };
     for (int l = n->n_enc - 1; l >= 0; l--) {
-        const mtx_enc_layer *w = n->enc[l];
-        mtx_enc_layer *gl = n->genc[l];
-        mtx_enc_acts *e = &a->enc[l];
         add_into(dres, a->enc_dres_extra[l], (int64_t)Ns * C);
-        ffn_backward(a, dres, e->xmid, e->a2, e->rstd2, e->h, e->r, w->ln2, w->wi, w->wo,
-                     gl ? gl->ln2 : NULL, gl ? gl->wi : NULL, gl ? gl->wo : NULL, Ns, o,
-                     SITE_ENC + 2 * l + 1);
-        self_attn_backward(a, dres, a->enc_res + (size_t)l * RC, e->a1, e->rstd1, e->qkv, e->P,
-                           e->att, w->ln1, w->qkv, w->o, gl ? gl->ln1 : NULL,
-                           gl ? gl->qkv : NULL, gl ? gl->o : NULL, Ns, &sa, o, SITE_ENC + 2 * l);
+        mtx_enc_layer_backward(a, l, n->enc[l], n->genc[l], a->enc_res + (size_t)l * RC, dres, b, o, l);
     }
     if (g) {
         branch_grad(a->d_tmp, dres, (int64_t)Ns * C, o, SITE_SRC_EMB);

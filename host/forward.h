@@ -52,6 +52,7 @@ typedef struct {
 typedef struct {
     int cap_rows, max_len, n_enc, n_dec; /* capacity */
     int C, F, H, V;
+    float eps;            /* RMSNorm epsilon */
     float *buf;
     size_t buf_floats;
     float *enc_res;  /* (n_enc+1, R, C) residual stream: [0] embeddings, [l+1] layer l output */
@@ -92,6 +93,22 @@ double mtx_loss(mtx_acts *a, const mtx_batch *b, float smoothing, double *nll, i
 
 /* Backward from a->d_logits; accumulates into the net's gradient views. */
 void mtx_backward(mtx_acts *a, const mtx_net *n, const mtx_batch *b, const mtx_fwd_opts *o);
+
+/* One layer on a given input, for layer-local objectives and the stacks
+ * above. The layer uses activation slot `slot` (a->enc[slot] / a->dec[slot]);
+ * l selects its dropout sites. The decoder layer attends to mem (B*S, C).
+ * Backward: on entry dres holds d(out), on exit d(x); weight gradients are
+ * accumulated into gl (NULL: frozen); the decoder adds d(mem) into dmem.
+ * dres must not be one of a's backward scratch buffers other than d_res. */
+void mtx_enc_layer_forward(mtx_acts *a, int slot, const mtx_enc_layer *w, const float *x, float *out,
+                           const mtx_batch *b, const mtx_fwd_opts *o, int l);
+void mtx_enc_layer_backward(mtx_acts *a, int slot, const mtx_enc_layer *w, mtx_enc_layer *gl,
+                            const float *x, float *dres, const mtx_batch *b, const mtx_fwd_opts *o, int l);
+void mtx_dec_layer_forward(mtx_acts *a, int slot, const mtx_dec_layer *w, const float *x, const float *mem,
+                           float *out, const mtx_batch *b, const mtx_fwd_opts *o, int l);
+void mtx_dec_layer_backward(mtx_acts *a, int slot, const mtx_dec_layer *w, mtx_dec_layer *gl,
+                            const float *x, const float *mem, float *dres, float *dmem,
+                            const mtx_batch *b, const mtx_fwd_opts *o, int l);
 
 /* Model FLOPs of one training step (forward + backward = 3x forward) on the
  * batch's real (unpadded) tokens, counted from the shapes. */

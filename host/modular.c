@@ -23,6 +23,7 @@ struct mtx_modular {
     mtx_dec_layer *gdec;
     mtx_net teacher_net;
     mtx_acts acts, tacts;          /* hybrid and teacher activations */
+    mtx_acts lacts;                /* one layer's activations for the local term */
     float *extra;                  /* (Le + Ld, R, C) hidden-state gradients */
     uint8_t *src_mask, *tgt_mask;  /* (R) valid rows */
     mtx_batcher bt, dev_bt;
@@ -38,9 +39,10 @@ mtx_modular_config mtx_modular_config_default(void) {
     c.gran[0] = 2;
     c.gran[1] = 3;
     c.gran[2] = 6;
-    c.init = 0;
     c.alpha_kd = 1.0f;
     c.beta_hidden = 0.1f;
+    c.gamma_local = 0.0f;
+    c.hidden_relative = 0;
     c.temperature = 2.0f;
     c.rate_slope = 0.0f; /* set from max_steps when not given: reach 1 at 60% */
     c.rate_base = 0.3f;
@@ -56,6 +58,28 @@ mtx_modular_config mtx_modular_config_default(void) {
     return c;
 }
 
+static int init_code(const cJSON *v) {
+    const char *s = cJSON_IsString(v) ? v->valuestring : "";
+    return !strcmp(s, "first") ? 0 : !strcmp(s, "middle") ? 1 : !strcmp(s, "last") ? 2 : -1;
+}
+
+static mtx_status parse_init(const char *path, const cJSON *it, mtx_modular_config *c) {
+    if (cJSON_IsArray(it)) {
+        if (cJSON_GetArraySize(it) != c->n_gran)
+            return mtx_set_error(MTX_ERR_FORMAT, "%s: init has %d entries for %d granularities", path,
+                                 cJSON_GetArraySize(it), c->n_gran);
+        for (int i = 0; i < c->n_gran; i++)
+            if ((c->init[i] = init_code(cJSON_GetArrayItem(it, i))) < 0)
+                return mtx_set_error(MTX_ERR_FORMAT, "%s: init entries must be \"first\", \"middle\" or \"last\"", path);
+        return MTX_OK;
+    }
+    int v = init_code(it);
+    if (v < 0)
+        return mtx_set_error(MTX_ERR_FORMAT, "%s: init must be \"first\", \"middle\", \"last\" or an array of those, one per granularity", path);
+    for (int i = 0; i < MTX_MAX_GRAN; i++) c->init[i] = v;
+    return MTX_OK;
+}
+
 mtx_status mtx_modular_config_load(const char *path, mtx_modular_config *c) {
     *c = mtx_modular_config_default();
     uint8_t *buf = NULL;
@@ -69,6 +93,7 @@ mtx_status mtx_modular_config_load(const char *path, mtx_modular_config *c) {
         return mtx_set_error(MTX_ERR_FORMAT, "%s: not a JSON object", path);
     }
     int slope_given = 0;
+    const cJSON *init_item = NULL;
     for (const cJSON *it = root->child; it && !st; it = it->next) {
         const char *k = it->string;
         if (!strcmp(k, "training")) {
@@ -89,11 +114,14 @@ mtx_status mtx_modular_config_load(const char *path, mtx_modular_config *c) {
                 c->gran[i] = (int)g->valuedouble;
             }
         } else if (!strcmp(k, "init")) {
+            init_item = it;
+        } else if (!strcmp(k, "hidden_norm")) {
             const char *v = cJSON_IsString(it) ? it->valuestring : "";
-            c->init = !strcmp(v, "first") ? 0 : !strcmp(v, "middle") ? 1 : !strcmp(v, "last") ? 2 : -1;
-            if (c->init < 0) st = mtx_set_error(MTX_ERR_FORMAT, "%s: init must be \"first\", \"middle\" or \"last\"", path);
+            c->hidden_relative = !strcmp(v, "absolute") ? 0 : !strcmp(v, "relative") ? 1 : -1;
+            if (c->hidden_relative < 0) st = mtx_set_error(MTX_ERR_FORMAT, "%s: hidden_norm must be \"absolute\" or \"relative\"", path);
         } else {
             float *f = !strcmp(k, "alpha_kd") ? &c->alpha_kd : !strcmp(k, "beta_hidden") ? &c->beta_hidden
+                     : !strcmp(k, "gamma_local") ? &c->gamma_local
                      : !strcmp(k, "temperature") ? &c->temperature : !strcmp(k, "replace_rate_slope") ? &c->rate_slope
                      : !strcmp(k, "replace_rate_base") ? &c->rate_base : !strcmp(k, "dropout_rate") ? &c->dropout : NULL;
             if (!f) st = mtx_set_error(MTX_ERR_FORMAT, "%s: unknown key '%s'", path, k);
@@ -103,6 +131,8 @@ mtx_status mtx_modular_config_load(const char *path, mtx_modular_config *c) {
             if (f == &c->rate_slope) slope_given = 1;
         }
     }
+    /* init after granularities (key order is free): one word for all, or one per granularity */
+    if (!st && init_item) st = parse_init(path, init_item, c);
     cJSON_Delete(root);
     if (!st) st = mtx_train_config_validate(&c->opt);
     if (!st && !(c->temperature > 0)) st = mtx_set_error(MTX_ERR_FORMAT, "%s: temperature must be > 0", path);
@@ -118,9 +148,12 @@ char *mtx_modular_config_to_json(const mtx_modular_config *c) {
     cJSON *g = cJSON_AddArrayToObject(o, "granularities");
     for (int i = 0; i < c->n_gran; i++) cJSON_AddItemToArray(g, cJSON_CreateNumber(c->gran[i]));
     static const char *inits[] = { "first", "middle", "last" };
-    cJSON_AddStringToObject(o, "init", inits[c->init]);
+    cJSON *in = cJSON_AddArrayToObject(o, "init");
+    for (int i = 0; i < c->n_gran; i++) cJSON_AddItemToArray(in, cJSON_CreateString(inits[c->init[i]]));
     cJSON_AddNumberToObject(o, "alpha_kd", c->alpha_kd);
     cJSON_AddNumberToObject(o, "beta_hidden", c->beta_hidden);
+    cJSON_AddNumberToObject(o, "gamma_local", c->gamma_local);
+    cJSON_AddStringToObject(o, "hidden_norm", c->hidden_relative ? "relative" : "absolute");
     cJSON_AddNumberToObject(o, "temperature", c->temperature);
     cJSON_AddNumberToObject(o, "replace_rate_slope", c->rate_slope);
     cJSON_AddNumberToObject(o, "replace_rate_base", c->rate_base);
@@ -193,6 +226,23 @@ void mtx_assembly_teacher(const mtx_bank *b, mtx_assembly *a) {
     for (int i = 0; i < a->dec.n; i++) { a->dec.g[i] = 1; a->dec.j[i] = (uint8_t)i; }
 }
 
+static void uniform_stack(const mtx_bank *b, int L, int g, mtx_tiling *t) {
+    int gs[MTX_MAX_GRAN], ng = mtx_stack_grans(L, b->gran, b->n_gran, gs), ok = 0;
+    for (int k = 0; k < ng; k++) ok |= gs[k] == g;
+    if (!ok) g = 1;
+    t->n = 0;
+    for (int i = 0; i < L; i += g) {
+        t->g[t->n] = (uint8_t)g;
+        t->j[t->n++] = (uint8_t)(i / g);
+    }
+}
+
+void mtx_assembly_uniform(const mtx_bank *b, int g, mtx_assembly *a) {
+    memset(a, 0, sizeof *a);
+    uniform_stack(b, b->teacher.cfg.num_layers, g, &a->enc);
+    uniform_stack(b, b->teacher.cfg.num_decoder_layers, g, &a->dec);
+}
+
 /* ------------------------------------------------------------- trainer */
 
 static mtx_status mark(void *p, const char *name, int ndim, const int64_t *shape, float *data) {
@@ -242,6 +292,7 @@ mtx_status mtx_modular_new(mtx_modular **out, const mtx_modular_config *c, const
         st = mtx_acts_init(&m->acts, mc, mc->num_layers, mc->num_decoder_layers, R, maxlen);
     }
     if (!st) st = mtx_acts_init(&m->tacts, mc, mc->num_layers, mc->num_decoder_layers, R, maxlen);
+    if (!st && c->gamma_local > 0) st = mtx_acts_init(&m->lacts, mc, 1, 1, R, maxlen);
     if (!st) st = mtx_batch_buf_init(&m->bb, R);
     if (!st) st = mtx_batcher_init(&m->bt, &d->train, R);
     if (!st) st = mtx_batcher_init(&m->dev_bt, &d->dev, R);
@@ -261,6 +312,7 @@ void mtx_modular_free(mtx_modular *m) {
     free(m->genc); free(m->gdec); free(m->extra); free(m->src_mask); free(m->tgt_mask);
     mtx_acts_free(&m->acts);
     mtx_acts_free(&m->tacts);
+    mtx_acts_free(&m->lacts);
     mtx_batcher_free(&m->bt);
     mtx_batcher_free(&m->dev_bt);
     mtx_batch_buf_free(&m->bb);
@@ -269,6 +321,22 @@ void mtx_modular_free(mtx_modular *m) {
 
 const mtx_bank *mtx_modular_bank(const mtx_modular *m) { return &m->bank; }
 int64_t mtx_modular_steps(const mtx_modular *m) { return m->step; }
+
+/* The normaliser of a hidden-state MSE: 1, or with hidden_norm "relative"
+ * the mean square of the teacher state over valid rows. */
+static double target_scale(const mtx_modular *m, const float *t, const uint8_t *mask, int N, int C, int nvalid) {
+    if (!m->cfg.hidden_relative || nvalid == 0) return 1.0;
+    double ss = 0;
+    for (int n = 0; n < N; n++) {
+        if (mask && !mask[n]) continue;
+        const float *r = t + (size_t)n * C;
+        float acc = 0;
+        for (int c = 0; c < C; c++) acc += r[c] * r[c];
+        ss += acc;
+    }
+    ss /= (double)nvalid * C;
+    return ss > 1e-12 ? ss : 1e-12;
+}
 
 /* Hidden-state targets: a module covering teacher layers [s, s+g) at list
  * position i must reproduce the teacher residual stream after layer s+g-1.
@@ -287,10 +355,50 @@ static double hidden_loss(mtx_modular *m, const mtx_tiling *t, const float *res,
         if (g == 1 || m->cfg.beta_hidden == 0.0f) continue;
         float *ex = extra + (size_t)i * RC;
         memset(ex, 0, sizeof(float) * (size_t)N * C);
-        float scale = m->cfg.beta_hidden / (float)((int64_t)nvalid * C);
-        sum += mtx_mse(ex, res + (size_t)(i + 1) * RC, tres + (size_t)pos * RC, mask, N, C, scale) /
-               ((double)nvalid * C);
+        const float *target = tres + (size_t)pos * RC;
+        double denom = (double)nvalid * C * target_scale(m, target, mask, N, C, nvalid);
+        sum += mtx_mse(ex, res + (size_t)(i + 1) * RC, target, mask, N, C, (float)(m->cfg.beta_hidden / denom)) / denom;
         extra_out[i] = ex;
+    }
+    return sum;
+}
+
+/* The local term: every module of the bank applied to the frozen teacher's
+ * residual stream at the start of its span (decoder modules attend to the
+ * teacher's encoder output), compared with the teacher state at the end of
+ * its span. Needs the teacher activations of this batch (m->tacts). Adds
+ * gamma times its gradient into m->grad; returns the sum over modules of the
+ * (normalised) MSE. Dropout streams are apart from the hybrid's. */
+static double local_loss_grad(mtx_modular *m, const mtx_batch *b, uint64_t step, int nsrc) {
+    const mtx_model_config *mc = &m->bank.teacher.cfg;
+    const int C = mc->d_model, Ns = b->B * b->S, Nt = b->B * b->T;
+    const size_t RC = (size_t)m->tacts.cap_rows * (size_t)C;
+    const mtx_fwd_opts lo = { m->cfg.dropout, m->cfg.opt.seed ^ 0x6c6f63616cull, step };
+    mtx_acts *la = &m->lacts;
+    float *out = la->enc_res + RC, *dout = la->dec_res + RC;
+    double sum = 0;
+    for (int gi = 0; gi < m->bank.n_gran; gi++) {
+        const int g = m->bank.gran[gi];
+        for (int k = m->bank.enc_first[gi]; k < m->bank.enc_first[gi + 1]; k++) {
+            const int j = k - m->bank.enc_first[gi];
+            const float *x = m->tacts.enc_res + (size_t)(g * j) * RC, *t = m->tacts.enc_res + (size_t)(g * j + g) * RC;
+            mtx_enc_layer_forward(la, 0, &m->bank.enc_mod[k], x, out, b, &lo, k);
+            double denom = (double)nsrc * C * target_scale(m, t, m->src_mask, Ns, C, nsrc);
+            memset(la->d_res, 0, sizeof(float) * (size_t)Ns * C);
+            sum += mtx_mse(la->d_res, out, t, m->src_mask, Ns, C, (float)(m->cfg.gamma_local / denom)) / denom;
+            mtx_enc_layer_backward(la, 0, &m->bank.enc_mod[k], &m->genc[k], x, la->d_res, b, &lo, k);
+        }
+        for (int k = m->bank.dec_first[gi]; k < m->bank.dec_first[gi + 1]; k++) {
+            const int j = k - m->bank.dec_first[gi];
+            const float *x = m->tacts.dec_res + (size_t)(g * j) * RC, *t = m->tacts.dec_res + (size_t)(g * j + g) * RC;
+            mtx_dec_layer_forward(la, 0, &m->bank.dec_mod[k], x, m->tacts.enc_out, dout, b, &lo, k);
+            double denom = (double)b->n_tgt * C * target_scale(m, t, m->tgt_mask, Nt, C, b->n_tgt);
+            memset(la->d_res, 0, sizeof(float) * (size_t)Nt * C);
+            sum += mtx_mse(la->d_res, dout, t, m->tgt_mask, Nt, C, (float)(m->cfg.gamma_local / denom)) / denom;
+            /* the teacher's encoder output is frozen: its gradient lands in scratch */
+            mtx_dec_layer_backward(la, 0, &m->bank.dec_mod[k], &m->gdec[k], x, m->tacts.enc_out, la->d_res,
+                                   la->d_enc, b, &lo, k);
+        }
     }
     return sum;
 }
@@ -349,13 +457,18 @@ mtx_status mtx_modular_loss_grad(mtx_modular *m, const mtx_assembly *a, const mt
     memset(m->grad, 0, m->bank.n_mod * sizeof(float));
     mtx_backward(&m->acts, &net, b, &on);
     for (int i = 0; i < MTX_MAX_LAYERS; i++) m->acts.enc_dres_extra[i] = m->acts.dec_dres_extra[i] = NULL;
+    double loc = m->cfg.gamma_local > 0 ? local_loss_grad(m, b, step, nsrc) : 0.0;
+    if (!isfinite(loc))
+        return mtx_set_error(MTX_ERR_NUMERIC, "step %llu: local module loss is not finite", (unsigned long long)step + 1);
     /* the objective whose gradient was just taken (means over tokens / elements) */
     if (loss)
-        *loss = ce / b->n_tgt + m->cfg.alpha_kd * kd / b->n_tgt + m->cfg.beta_hidden * hid;
+        *loss = ce / b->n_tgt + m->cfg.alpha_kd * kd / b->n_tgt + m->cfg.beta_hidden * hid +
+                m->cfg.gamma_local * loc;
     if (s) {
         s->ce = nll;
         s->kd = kd;
         s->hidden = hid;
+        s->local = loc;
         s->tgt_tokens = b->n_tgt;
     }
     return MTX_OK;
@@ -377,7 +490,8 @@ mtx_status mtx_modular_step(mtx_modular *m, mtx_modular_stats *s) {
     mtx_status st = mtx_modular_loss_grad(m, &a, &m->bb.b, (uint64_t)m->step, NULL, s);
     if (st) return st;
     const int ne = m->bank.enc_first[m->cfg.n_gran];
-    memset(m->used, 0, (size_t)(ne + m->bank.dec_first[m->cfg.n_gran]));
+    /* with the local term every module has a gradient */
+    memset(m->used, m->cfg.gamma_local > 0, (size_t)(ne + m->bank.dec_first[m->cfg.n_gran]));
     for (int i = 0; i < a.enc.n; i++)
         if (a.enc.g[i] > 1) m->used[mtx_bank_enc_module(&m->bank, a.enc.g[i], a.enc.j[i]) - m->bank.enc_mod] = 1;
     for (int i = 0; i < a.dec.n; i++)

@@ -1,9 +1,16 @@
 /* modular.h - one training phase for a whole module bank: multi-grained
  * module replacing with a curriculum replacement rate (BERT-of-Theseus style,
  * p = min(1, slope * step + base)) and knowledge distillation from the frozen
- * teacher: loss = CE(gold) + alpha * tau^2 KL(teacher || hybrid) + beta *
- * sum over modules of MSE(module output, teacher hidden state at the same
- * depth). Only module parameters are updated. */
+ * teacher:
+ *   loss = CE(gold) + alpha * tau^2 KL(teacher || hybrid)
+ *        + beta  * sum over the assembly's modules of MSE(module output in the
+ *                  hybrid, teacher hidden state at the same depth)
+ *        + gamma * sum over every module of the bank of MSE(module applied to
+ *                  the teacher state at its span start, teacher state at its
+ *                  span end)   (the local term: every module learns every step)
+ * With hidden_norm "relative" each MSE is divided by the mean square of the
+ * teacher state it is compared with (the residual stream grows with depth).
+ * Only module parameters are updated. */
 #ifndef MTX_MODULAR_H
 #define MTX_MODULAR_H
 
@@ -13,9 +20,11 @@
 typedef struct {
     int n_gran;
     int gran[MTX_MAX_GRAN];
-    int init;              /* module init from its span: 0 first, 1 middle, 2 last teacher layer */
+    int init[MTX_MAX_GRAN]; /* per granularity, module init from its span: 0 first, 1 middle, 2 last teacher layer */
     float alpha_kd;        /* weight of the KL term */
-    float beta_hidden;     /* weight of the hidden-state MSE term */
+    float beta_hidden;     /* weight of the hidden-state MSE term (modules inside the hybrid) */
+    float gamma_local;     /* weight of the local term (every module on teacher states) */
+    int hidden_relative;   /* hidden_norm: 0 "absolute" (plain MSE), 1 "relative" */
     float temperature;     /* KD temperature tau */
     float rate_slope;      /* replacement rate p = min(1, rate_slope * step + rate_base) */
     float rate_base;
@@ -32,7 +41,7 @@ char *mtx_modular_config_to_json(const mtx_modular_config *c);
 typedef struct mtx_modular mtx_modular;
 
 typedef struct {
-    double ce, kd, hidden;  /* summed per component over the step's target tokens / modules */
+    double ce, kd, hidden, local; /* summed per component over the step's target tokens / modules */
     int64_t tgt_tokens;
     double grad_norm, lr, rate;
     int enc_blocks, dec_blocks; /* sampled assembly size */
@@ -43,7 +52,8 @@ mtx_status mtx_modular_new(mtx_modular **out, const mtx_modular_config *c, const
 void mtx_modular_free(mtx_modular *m);
 mtx_status mtx_modular_step(mtx_modular *m, mtx_modular_stats *s);
 /* Objective and module gradients (into the trainer's gradient buffer) of one
- * assembly on one batch, without an update: CE/n + alpha*KD/n + beta*hidden. */
+ * assembly on one batch, without an update: CE/n + alpha*KD/n + beta*hidden
+ * + gamma*local. */
 mtx_status mtx_modular_loss_grad(mtx_modular *m, const mtx_assembly *a, const mtx_batch *b,
                                  uint64_t step, double *loss, mtx_modular_stats *s);
 /* The module gradient buffer (mirrors the bank's module parameters). */
@@ -58,6 +68,8 @@ void mtx_modular_sample(const mtx_modular_config *c, int Le, int Ld, int64_t ste
 /* Every layer replaced by the coarsest modules: the smallest assembly. */
 void mtx_assembly_smallest(const mtx_bank *b, mtx_assembly *a);
 void mtx_assembly_teacher(const mtx_bank *b, mtx_assembly *a);
+/* Every stack that g divides made of modules m(g, .); the others of teacher layers. */
+void mtx_assembly_uniform(const mtx_bank *b, int g, mtx_assembly *a);
 
 mtx_status mtx_modular_checkpoint(mtx_modular *m, const char *dir, const mtx_vocab *sv,
                                   const mtx_vocab *tv, const char *provenance_json);

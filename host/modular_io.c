@@ -69,7 +69,7 @@ mtx_status mtx_bank_load(const char *dir, mtx_bank_dir *out) {
         else gran[i] = (int)x->valuedouble;
     }
     cJSON_Delete(root);
-    if (!st) st = mtx_bank_init(&out->bank, &out->teacher.model, gran, ng, 0);
+    if (!st) st = mtx_bank_init(&out->bank, &out->teacher.model, gran, ng, NULL);
     char path[MTX_PATH_MAX];
     mtx_st_file *f = NULL;
     if (!st) st = mtx_path_join(path, sizeof path, dir, "model.safetensors");
@@ -241,7 +241,7 @@ mtx_status mtx_modularize_run(const char *teacher_dir, const char *out_dir, cons
     if (!st && resume) st = mtx_metrics_truncate(metrics, mtx_modular_steps(m));
     mtx_assembly small;
     if (m) mtx_assembly_smallest(mtx_modular_bank(m), &small);
-    double t0 = mtx_now_s(), wt0 = t0, w_ce = 0, w_kd = 0, w_hid = 0, dev_small = -1, dev_acc = 0;
+    double t0 = mtx_now_s(), wt0 = t0, w_ce = 0, w_kd = 0, w_hid = 0, w_loc = 0, dev_small = -1, dev_acc = 0;
     int64_t w_tok = 0, w_n = 0, start = m ? mtx_modular_steps(m) : 0;
     while (!st && mtx_modular_steps(m) < cfg.opt.max_steps) {
         mtx_modular_stats s;
@@ -251,14 +251,15 @@ mtx_status mtx_modularize_run(const char *teacher_dir, const char *out_dir, cons
         w_ce += s.ce;
         w_kd += s.kd;
         w_hid += s.hidden;
+        w_loc += s.local;
         w_n++;
         w_tok += s.tgt_tokens;
         if (step % cfg.opt.log_every == 0 || step == cfg.opt.max_steps) {
             double now = mtx_now_s();
             char line[512];
             snprintf(line, sizeof line,
-                     "{\"step\":%lld,\"ce\":%.6f,\"kd\":%.6f,\"hidden\":%.6f,\"lr\":%.6g,\"replace_rate\":%.4f,\"grad_norm\":%.4f,\"tokens_per_s\":%.1f,\"elapsed_s\":%.1f}",
-                     (long long)step, w_ce / (double)w_tok, w_kd / (double)w_tok, w_hid / (double)w_n, s.lr, s.rate,
+                     "{\"step\":%lld,\"ce\":%.6f,\"kd\":%.6f,\"hidden\":%.6f,\"local\":%.6f,\"lr\":%.6g,\"replace_rate\":%.4f,\"grad_norm\":%.4f,\"tokens_per_s\":%.1f,\"elapsed_s\":%.1f}",
+                     (long long)step, w_ce / (double)w_tok, w_kd / (double)w_tok, w_hid / (double)w_n, w_loc / (double)w_n, s.lr, s.rate,
                      s.grad_norm, (double)w_tok / (now - wt0), now - t0);
             st = mtx_append_line(metrics, line);
             mtx_train_progress p = { 0 };
@@ -272,16 +273,29 @@ mtx_status mtx_modularize_run(const char *teacher_dir, const char *out_dir, cons
             p.eta_s = (double)(cfg.opt.max_steps - step) * (now - t0) / (double)(step - start);
             if (fn) fn(&p, ctx);
             wt0 = now;
-            w_ce = w_kd = w_hid = 0;
+            w_ce = w_kd = w_hid = w_loc = 0;
             w_tok = w_n = 0;
         }
         if (!st && ((cfg.opt.eval_every && step % cfg.opt.eval_every == 0) || step == cfg.opt.max_steps)) {
             st = mtx_modular_eval(m, &small, &d.dev, &dev_small, &dev_acc);
             if (!st) {
-                char line[256];
-                snprintf(line, sizeof line, "{\"step\":%lld,\"dev_nll_smallest\":%.6f,\"dev_token_acc_smallest\":%.6f}",
-                         (long long)step, dev_small, dev_acc);
-                st = mtx_append_line(metrics, line);
+                char line[1024];
+                int len = snprintf(line, sizeof line, "{\"step\":%lld,\"dev_nll_smallest\":%.6f,\"dev_token_acc_smallest\":%.6f",
+                                   (long long)step, dev_small, dev_acc);
+                /* uniform assemblies: every stack that g divides made of m(g, .) */
+                for (int gi = 0; !st && gi < cfg.n_gran; gi++) {
+                    mtx_assembly u;
+                    double nll_g, acc_g;
+                    mtx_assembly_uniform(mtx_modular_bank(m), cfg.gran[gi], &u);
+                    st = mtx_modular_eval(m, &u, &d.dev, &nll_g, &acc_g);
+                    if (!st && len > 0 && (size_t)len < sizeof line)
+                        len += snprintf(line + len, sizeof line - (size_t)len, ",\"dev_nll_g%d\":%.6f", cfg.gran[gi], nll_g);
+                }
+                if (!st && len > 0 && (size_t)len + 2 < sizeof line) {
+                    line[len++] = '}';
+                    line[len] = 0;
+                }
+                if (!st) st = mtx_append_line(metrics, line);
                 mtx_train_progress p = { 0 };
                 p.kind = 1;
                 p.step = step;

@@ -8,6 +8,7 @@
 #include "modular.h"
 
 #include <CUnit/CUnit.h>
+#include <cjson/cJSON.h>
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -130,7 +131,7 @@ static void forward_logits(const mtx_net *n, mtx_acts *a, mtx_batch_buf *bb, mtx
 static void test_teacher_assembly_bit_exact(void) {
     mtx_bank b;
     static const int g[] = { 2, 3, 6 };
-    CU_ASSERT_EQUAL_FATAL(mtx_bank_init(&b, &g_teacher, g, 3, 0), MTX_OK);
+    CU_ASSERT_EQUAL_FATAL(mtx_bank_init(&b, &g_teacher, g, 3, NULL), MTX_OK);
     mtx_assembly a;
     mtx_assembly_teacher(&b, &a);
     mtx_net nb, nt;
@@ -231,14 +232,20 @@ static void test_teacher_frozen_and_dev_loss_drops(void) {
     mtx_modular_free(m);
 }
 
-/* Finite differences of the whole modularize objective (CE + KD + hidden MSE)
- * with respect to module parameters, through a mixed assembly. */
-static void test_modular_objective_grad(void) {
+/* Finite differences of the whole modularize objective (CE + KD + hidden MSE
+ * [+ local MSE]) with respect to module parameters, through a mixed assembly,
+ * for plain and relative hidden-state norms. With the local term every
+ * module of the bank has a gradient; without it, modules outside the
+ * assembly have exactly zero. */
+static void check_objective_grad(int relative, float gamma_local) {
     mtx_modular_config c = tiny_modular();
     c.alpha_kd = 0.7f;
     c.beta_hidden = 0.5f;
     c.temperature = 1.5f;
     c.opt.label_smoothing = 0.1f;
+    c.hidden_relative = relative;
+    c.gamma_local = gamma_local;
+    c.dropout = gamma_local > 0 ? 0.1f : 0.0f; /* masks are a function of the step: FD still exact */
     mtx_modular *m;
     CU_ASSERT_EQUAL_FATAL(mtx_modular_new(&m, &c, &g_teacher, &g_data), MTX_OK);
     mtx_bank *b = (mtx_bank *)mtx_modular_bank(m);
@@ -277,20 +284,152 @@ static void test_modular_objective_grad(void) {
         norm += num * num + (double)g[i] * g[i];
         checked++;
     }
-    /* an unused module (m6.0 encoder) has exactly zero gradient; a used one does not */
+    /* m6.0 (encoder) is outside the assembly: zero gradient unless the local term trains it */
     size_t e6off = (size_t)(e6->ln1 - b->mod), e3off = (size_t)(e3->ln1 - b->mod);
     for (size_t i = 0; i < mtx_enc_layer_size(&g_teacher.cfg); i++) nonzero_unused += g[e6off + i] != 0.0f;
-    CU_ASSERT_EQUAL(nonzero_unused, 0);
+    if (gamma_local > 0) {
+        CU_ASSERT(nonzero_unused > 0);
+    } else {
+        CU_ASSERT_EQUAL(nonzero_unused, 0);
+    }
     double used_norm = 0;
     for (size_t i = 0; i < mtx_enc_layer_size(&g_teacher.cfg); i++) used_norm += fabs(g[e3off + i]);
     CU_ASSERT(used_norm > 0);
     double rel = sqrt(diff) / (sqrt(norm) + 1e-30);
-    if (rel > 2e-2) fprintf(stderr, "\n  modular objective: normalised error %.3g over %d coordinates\n", rel, checked);
+    if (rel > 2e-2)
+        fprintf(stderr, "\n  modular objective (relative %d, local %g): normalised error %.3g over %d coordinates\n",
+                relative, gamma_local, rel, checked);
     CU_ASSERT(rel < 2e-2);
     free(g);
     mtx_batcher_free(&bt);
     mtx_batch_buf_free(&bb);
     mtx_modular_free(m);
+}
+
+static void test_modular_objective_grad(void) {
+    check_objective_grad(0, 0.0f);
+    check_objective_grad(1, 0.0f);
+    check_objective_grad(1, 0.8f);
+}
+
+/* The local term's defining property: with the replacement rate held at 0
+ * the hybrid is the teacher and contains no module, yet training on the
+ * local term alone lowers the local loss and moves every module. */
+static void test_local_term_trains_every_module(void) {
+    mtx_modular_config c = tiny_modular();
+    c.alpha_kd = 0.0f;
+    c.beta_hidden = 0.0f;
+    c.gamma_local = 1.0f;
+    c.hidden_relative = 1;
+    c.rate_base = 0.0f;  /* replacement rate 0: the hybrid is the teacher, no module is in it */
+    c.rate_slope = 0.0f;
+    c.opt.max_steps = 30;
+    c.opt.warmup_steps = 1;
+    mtx_modular *m;
+    CU_ASSERT_EQUAL_FATAL(mtx_modular_new(&m, &c, &g_teacher, &g_data), MTX_OK);
+    mtx_modular_stats s0, s;
+    CU_ASSERT_EQUAL_FATAL(mtx_modular_step(m, &s0), MTX_OK);
+    CU_ASSERT_EQUAL(s0.enc_blocks, 6); /* all-teacher assembly */
+    CU_ASSERT(s0.local > 0);
+    const mtx_bank *b = mtx_modular_bank(m);
+    float *mod0 = malloc(b->n_mod * sizeof(float));
+    CU_ASSERT_FATAL(mod0 != NULL);
+    memcpy(mod0, b->mod, b->n_mod * sizeof(float));
+    double first = 0, last = 0;
+    for (int i = 0; i < 29; i++) {
+        CU_ASSERT_EQUAL_FATAL(mtx_modular_step(m, &s), MTX_OK);
+        if (i < 5) first += s.local;
+        if (i >= 24) last += s.local;
+    }
+    CU_ASSERT(last < 0.8 * first);
+    /* every module moved, though none was ever in the hybrid */
+    const mtx_model_config *mc = &g_teacher.cfg;
+    int unmoved = 0;
+    for (int gi = 0; gi < b->n_gran; gi++)
+        for (int j = 0; j < 6 / b->gran[gi]; j++) {
+            const mtx_enc_layer *e = mtx_bank_enc_module(b, b->gran[gi], j);
+            const mtx_dec_layer *d = mtx_bank_dec_module(b, b->gran[gi], j);
+            unmoved += !memcmp(e->ln1, mod0 + (e->ln1 - b->mod), mtx_enc_layer_size(mc) * sizeof(float));
+            unmoved += !memcmp(d->ln1, mod0 + (d->ln1 - b->mod), mtx_dec_layer_size(mc) * sizeof(float));
+        }
+    CU_ASSERT_EQUAL(unmoved, 0);
+    free(mod0);
+    mtx_modular_free(m);
+}
+
+/* Module init per granularity: m(g, j) starts as teacher layer g*j + 0,
+ * (g-1)/2 or g-1 for first, middle, last. */
+static void test_init_per_granularity(void) {
+    mtx_bank b;
+    static const int g[] = { 2, 3, 6 };
+    static const int init[] = { 2, 1, 2 }; /* last, middle, last */
+    CU_ASSERT_EQUAL_FATAL(mtx_bank_init(&b, &g_teacher, g, 3, init), MTX_OK);
+    const mtx_model_config *mc = &g_teacher.cfg;
+    const size_t es = mtx_enc_layer_size(mc) * sizeof(float), ds = mtx_dec_layer_size(mc) * sizeof(float);
+    CU_ASSERT_EQUAL(memcmp(mtx_bank_enc_module(&b, 2, 1)->ln1, g_teacher.w.enc[3].ln1, es), 0);
+    CU_ASSERT_EQUAL(memcmp(mtx_bank_enc_module(&b, 3, 1)->ln1, g_teacher.w.enc[4].ln1, es), 0);
+    CU_ASSERT_EQUAL(memcmp(mtx_bank_enc_module(&b, 6, 0)->ln1, g_teacher.w.enc[5].ln1, es), 0);
+    CU_ASSERT_EQUAL(memcmp(mtx_bank_dec_module(&b, 2, 2)->ln1, g_teacher.w.dec[5].ln1, ds), 0);
+    CU_ASSERT_EQUAL(memcmp(mtx_bank_dec_module(&b, 3, 0)->ln1, g_teacher.w.dec[1].ln1, ds), 0);
+    CU_ASSERT_NOT_EQUAL(memcmp(mtx_bank_dec_module(&b, 3, 0)->ln1, g_teacher.w.dec[0].ln1, ds), 0);
+    mtx_bank_free(&b);
+    static const int bad[] = { 0, 3, 0 };
+    CU_ASSERT_EQUAL(mtx_bank_init(&b, &g_teacher, g, 3, bad), MTX_ERR_ARG);
+}
+
+/* Config keys of this phase: init (word or per-granularity array), hidden_norm,
+ * gamma_local; bad values name the file and the key. */
+static void test_modular_config_keys(void) {
+    char dir[] = "/tmp/mtx_modcfg_XXXXXX";
+    CU_ASSERT_PTR_NOT_NULL_FATAL(mkdtemp(dir));
+    char path[512];
+    snprintf(path, sizeof path, "%s/c.json", dir);
+    struct { const char *json; int ok; const char *msg; } cases[] = {
+        { "{\"init\":[\"last\",\"middle\",\"last\"],\"granularities\":[2,3,6],\"hidden_norm\":\"relative\",\"gamma_local\":0.5}", 1, NULL },
+        { "{\"init\":\"middle\"}", 1, NULL },
+        { "{\"granularities\":[2,3],\"init\":[\"last\"]}", 0, "init has 1 entries for 2 granularities" },
+        { "{\"init\":[\"last\",\"first\",\"top\"]}", 0, "init entries must be" },
+        { "{\"init\":3}", 0, "init must be" },
+        { "{\"hidden_norm\":\"cosine\"}", 0, "hidden_norm must be" },
+        { "{\"gamma_local\":-1}", 0, "gamma_local must be a number" },
+    };
+    for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
+        FILE *f = fopen(path, "w");
+        CU_ASSERT_PTR_NOT_NULL_FATAL(f);
+        fputs(cases[i].json, f);
+        fclose(f);
+        mtx_modular_config c;
+        mtx_status st = mtx_modular_config_load(path, &c);
+        CU_ASSERT_EQUAL(st == MTX_OK, cases[i].ok);
+        if (cases[i].msg) {
+            CU_ASSERT_PTR_NOT_NULL(strstr(mtx_last_error(), cases[i].msg));
+            CU_ASSERT_PTR_NOT_NULL(strstr(mtx_last_error(), path));
+        }
+        if (i == 0 && st == MTX_OK) {
+            CU_ASSERT_EQUAL(c.init[0], 2);
+            CU_ASSERT_EQUAL(c.init[1], 1);
+            CU_ASSERT_EQUAL(c.init[2], 2);
+            CU_ASSERT_EQUAL(c.hidden_relative, 1);
+            CU_ASSERT_DOUBLE_EQUAL(c.gamma_local, 0.5, 1e-7);
+            /* the saved form reads back to the same settings */
+            char *js = mtx_modular_config_to_json(&c);
+            CU_ASSERT_PTR_NOT_NULL_FATAL(js);
+            f = fopen(path, "w");
+            fputs(js, f);
+            fclose(f);
+            cJSON_free(js);
+            mtx_modular_config c2;
+            CU_ASSERT_EQUAL(mtx_modular_config_load(path, &c2), MTX_OK);
+            CU_ASSERT_EQUAL(memcmp(c2.init, c.init, sizeof c.init), 0);
+            CU_ASSERT_EQUAL(c2.hidden_relative, 1);
+            CU_ASSERT_DOUBLE_EQUAL(c2.gamma_local, 0.5, 1e-7);
+        }
+        if (i == 1 && st == MTX_OK) {
+            CU_ASSERT(c.init[0] == 1 && c.init[2] == 1);
+        }
+    }
+    remove(path);
+    rmdir(dir);
 }
 
 static void test_modular_resume_exact(void) {
@@ -325,7 +464,7 @@ static void test_modular_resume_exact(void) {
 static void test_unreachable_ratio(void) {
     mtx_bank b;
     static const int g[] = { 2, 3, 6 };
-    CU_ASSERT_EQUAL_FATAL(mtx_bank_init(&b, &g_teacher, g, 3, 0), MTX_OK);
+    CU_ASSERT_EQUAL_FATAL(mtx_bank_init(&b, &g_teacher, g, 3, NULL), MTX_OK);
     double r[32];
     int n = mtx_reachable_ratios(&b, r, 32);
     CU_ASSERT_EQUAL(n, 11); /* 12 / 12 ... 12 / 2 */
@@ -367,6 +506,9 @@ void mtx_suite_modular(void) {
     CU_add_test(s, "assembled checkpoint reloads to the in-memory hybrid", test_assembled_checkpoint_roundtrip);
     CU_add_test(s, "training leaves the teacher untouched and lowers 6x dev loss", test_teacher_frozen_and_dev_loss_drops);
     CU_add_test(s, "modularize objective vs finite differences", test_modular_objective_grad);
+    CU_add_test(s, "local term trains every module, in the hybrid or not", test_local_term_trains_every_module);
+    CU_add_test(s, "module init per granularity", test_init_per_granularity);
+    CU_add_test(s, "modularize config keys and their errors", test_modular_config_keys);
     CU_add_test(s, "modularize resume equals uninterrupted training", test_modular_resume_exact);
     CU_add_test(s, "unreachable ratios are refused; size and speed strategies", test_unreachable_ratio);
 }
