@@ -7,15 +7,23 @@
 #include <unistd.h>
 
 static const char train_help[] =
-    "usage: modtx train --config FILE --out DIR [--resume]\n"
+    "usage: modtx train --config FILE --out DIR [--resume | --init MODEL]\n"
     "\n"
     "Trains an encoder-decoder transformer. FILE holds the model keys (d_model,\n"
     "num_heads, d_ff, num_layers, num_decoder_layers, ...) and a \"training\" object.\n"
     "Progress goes to stderr; DIR receives checkpoints (config.json,\n"
     "model.safetensors, vocabularies, train_state.safetensors) every\n"
     "checkpoint_every steps and a JSON-lines log, metrics.jsonl.\n"
-    "  --resume   continue the run in DIR from its last checkpoint; the loss\n"
-    "             curve equals that of an uninterrupted run\n";
+    "  --resume       continue the run in DIR from its last checkpoint; the loss\n"
+    "                 curve equals that of an uninterrupted run\n"
+    "  --init MODEL   fine-tune: start from the weights of the model directory\n"
+    "                 MODEL and keep its vocabularies (token ids stay the same);\n"
+    "                 the optimiser and the learning-rate schedule start fresh\n"
+    "                 from FILE. The architecture in FILE (d_model, num_heads,\n"
+    "                 d_ff, layer counts, vocabulary sizes, positions) must match\n"
+    "                 MODEL's; dropout_rate and the training keys may differ.\n"
+    "                 MODEL is recorded in the provenance (modtx info). Not with\n"
+    "                 --resume: a fine-tuning run resumes with --resume alone\n";
 
 static void fmt_time(char *buf, size_t n, double s) {
     if (s < 0) s = 0;
@@ -44,13 +52,18 @@ void mtx_cli_progress(const mtx_train_progress *p, void *vctx) {
 }
 
 int mtx_cmd_train(int argc, char **argv) {
-    const char *config = NULL, *out = NULL;
+    const char *config = NULL, *out = NULL, *init = NULL;
     int resume = 0;
-    const mtx_opt opts[] = { { "--config", &config, NULL }, { "--out", &out, NULL }, { "--resume", NULL, &resume } };
-    int r = mtx_parse_opts(argc, argv, opts, 3, train_help, NULL, 0, NULL);
+    const mtx_opt opts[] = { { "--config", &config, NULL }, { "--out", &out, NULL }, { "--resume", NULL, &resume },
+                             { "--init", &init, NULL } };
+    int r = mtx_parse_opts(argc, argv, opts, 4, train_help, NULL, 0, NULL);
     if (r) return r == 1 ? 0 : 2;
     if (!config || !out) {
         fprintf(stderr, "modtx train: --config and --out are required (see --help)\n");
+        return 2;
+    }
+    if (init && resume) {
+        fprintf(stderr, "modtx train: --init starts a new run and cannot be combined with --resume (a run started with --init resumes with --resume alone)\n");
         return 2;
     }
     char cmd[2048] = "modtx";
@@ -59,7 +72,7 @@ int mtx_cmd_train(int argc, char **argv) {
         snprintf(cmd + l, sizeof cmd - l, " %s", argv[i]);
     }
     int tty = isatty(2);
-    mtx_status st = mtx_train_run(config, out, resume, cmd, mtx_cli_progress, &tty);
+    mtx_status st = mtx_train_run(config, out, resume, init, cmd, mtx_cli_progress, &tty);
     if (tty) fputc('\n', stderr);
     if (st) return mtx_fail("train");
     fprintf(stderr, "modtx train: model written to %s\n", out);

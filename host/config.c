@@ -118,6 +118,40 @@ mtx_status mtx_train_config_validate(const mtx_train_config *t) {
     return MTX_OK;
 }
 
+/* The shortest %g form of f that reads back as f. */
+static void fmt_float(char *buf, size_t cap, float f) {
+    for (int prec = 6; prec <= 9; prec++) {
+        snprintf(buf, cap, "%.*g", prec, (double)f);
+        if (strtof(buf, NULL) == f) return;
+    }
+}
+
+int mtx_model_config_same_arch(const mtx_model_config *a, const mtx_model_config *b, char *why,
+                               size_t cap) {
+    for (size_t i = 0; i < NKEYS(model_keys); i++) {
+        const key_def *k = &model_keys[i];
+        if (strcmp(k->name, "dropout_rate") == 0) continue; /* training-time only */
+        const char *fa = (const char *)a + k->off, *fb = (const char *)b + k->off;
+        char va[32], vb[32];
+        int same;
+        if (k->type == K_INT) {
+            same = *(const int *)fa == *(const int *)fb;
+            snprintf(va, sizeof va, "%d", *(const int *)fa);
+            snprintf(vb, sizeof vb, "%d", *(const int *)fb);
+        } else { /* model keys are K_INT or K_FLOAT */
+            same = *(const float *)fa == *(const float *)fb;
+            fmt_float(va, sizeof va, *(const float *)fa);
+            fmt_float(vb, sizeof vb, *(const float *)fb);
+        }
+        if (!same) {
+            if (why && cap) snprintf(why, cap, "%s %s vs %s", k->name, va, vb);
+            return 0;
+        }
+    }
+    if (why && cap) why[0] = '\0';
+    return 1;
+}
+
 static mtx_status read_keys(const char *path, const cJSON *obj, const key_def *keys, size_t nkeys,
                             void *dst, const char *prefix, const char *skip) {
     for (const cJSON *it = obj->child; it; it = it->next) {

@@ -54,6 +54,13 @@ mtx_train_config mtx_train_config_default(void);
 mtx_status mtx_model_config_validate(const mtx_model_config *m, int allow_no_vocab);
 mtx_status mtx_train_config_validate(const mtx_train_config *t);
 
+/* 1 if a and b describe the same network: every model key except
+ * dropout_rate (a training-time setting) is equal. Otherwise 0, and why (if
+ * non-NULL) receives the first differing key in config order with both
+ * values, e.g. "d_model 32 vs 16" (a's value first). */
+int mtx_model_config_same_arch(const mtx_model_config *a, const mtx_model_config *b, char *why,
+                               size_t cap);
+
 /* Reads a training config file (model keys + "training" object); keys not given keep defaults,
  * unknown keys are an error (a typo must not silently train the wrong model). */
 mtx_status mtx_config_load_training(const char *path, mtx_model_config *m, mtx_train_config *t);

@@ -67,8 +67,19 @@ mtx_status mtx_trainer_checkpoint(mtx_trainer *tr, const char *dir, const char *
 mtx_status mtx_trainer_restore(mtx_trainer *tr, const char *dir);
 
 /* `modtx train`: full run with checkpoints every checkpoint_every steps into
- * out_dir; resume continues the run in out_dir exactly. */
-mtx_status mtx_train_run(const char *config_path, const char *out_dir, int resume,
+ * out_dir; resume continues the run in out_dir exactly.
+ *
+ * init_dir (non-NULL: fine-tuning, `--init`) names a model directory whose
+ * weights and vocabularies the new run starts from; the optimiser (AdamW
+ * moments zero) and the schedule (warm-up + decay from step 0) start fresh
+ * from config_path. The architecture in config_path must match the model's
+ * (mtx_model_config_same_arch: everything but dropout_rate; vocabulary sizes
+ * left 0 are taken from the model), else MTX_ERR_ARG naming the first
+ * differing key. The provenance records the model's path as "init_model",
+ * and a resumed run keeps it. init_dir with resume is MTX_ERR_ARG: the
+ * training state of a run is self-contained, so --resume alone continues a
+ * fine-tuning run. */
+mtx_status mtx_train_run(const char *config_path, const char *out_dir, int resume, const char *init_dir,
                          const char *command_line, mtx_progress_fn fn, void *ctx);
 
 /* Keeps only the lines of a JSON-lines log whose "step" is <= step (a

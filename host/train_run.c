@@ -1,14 +1,17 @@
 /* train_run.c - `modtx train`: a whole run with periodic checkpoints, a
  * JSON-lines metrics log and exact resume (see train.h). */
+#include "checkpoint.h"
 #include "fsutil.h"
 #include "gemm.h"
 #include "train.h"
 
 #include <cjson/cJSON.h>
+#include <limits.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
+#include <unistd.h>
 
 double mtx_now_s(void) {
     struct timespec ts;
@@ -40,11 +43,12 @@ mtx_status mtx_metrics_truncate(const char *path, int64_t step) {
     return st;
 }
 
-static char *provenance(const mtx_train_config *t, const char *cmd, int64_t step,
-                        const mtx_dataset *d, double dev_nll, double dev_acc) {
+static char *provenance(const mtx_train_config *t, const char *cmd, const char *init_model,
+                        int64_t step, const mtx_dataset *d, double dev_nll, double dev_acc) {
     cJSON *root = cJSON_CreateObject(), *p = cJSON_AddObjectToObject(root, "modtx");
     cJSON_AddStringToObject(p, "kind", "teacher");
     cJSON_AddStringToObject(p, "command", cmd ? cmd : "");
+    if (init_model) cJSON_AddStringToObject(p, "init_model", init_model);
     cJSON_AddNumberToObject(p, "step", (double)step);
     char *tj = mtx_train_config_to_json(t);
     if (tj) {
@@ -88,8 +92,58 @@ static mtx_status check_same_run(const char *dir, const mtx_model_config *m, con
     return MTX_OK;
 }
 
-mtx_status mtx_train_run(const char *config_path, const char *out_dir, int resume,
+/* Loads the --init model directory into b and checks that the architecture
+ * of the training config m matches it (vocabulary sizes left 0 in the config
+ * are taken from the model). Errors are one line naming the directory. */
+static mtx_status load_init(const char *dir, const char *config_path, mtx_model_config *m,
+                            mtx_bundle *b) {
+    memset(b, 0, sizeof *b);
+    if (!mtx_file_exists(dir)) return mtx_set_error(MTX_ERR_IO, "--init %s: no such model directory", dir);
+    mtx_status st = mtx_bundle_load(dir, b);
+    if (st) {
+        char why[400];
+        snprintf(why, sizeof why, "%s", mtx_last_error());
+        return mtx_set_error(st, "--init: %s", why);
+    }
+    if (m->src_vocab_size == 0) m->src_vocab_size = b->model.cfg.src_vocab_size;
+    if (m->tgt_vocab_size == 0) m->tgt_vocab_size = b->model.cfg.tgt_vocab_size;
+    char why[160];
+    if (!mtx_model_config_same_arch(m, &b->model.cfg, why, sizeof why)) {
+        mtx_bundle_free(b);
+        return mtx_set_error(MTX_ERR_ARG, "%s: architecture differs from the --init model %s: %s (config vs model)",
+                             config_path, dir, why);
+    }
+    return MTX_OK;
+}
+
+/* The "modtx"."init_model" provenance of the run in dir (a resumed run that
+ * was started with --init keeps recording it), or NULL. Caller frees. */
+static char *recorded_init_model(const char *dir) {
+    char path[MTX_PATH_MAX];
+    uint8_t *text = NULL;
+    size_t len = 0;
+    if (mtx_path_join(path, sizeof path, dir, "config.json") || !mtx_file_exists(path) ||
+        mtx_read_file(path, 1 << 20, &text, &len)) {
+        mtx_clear_error();
+        return NULL;
+    }
+    cJSON *root = cJSON_ParseWithLength((const char *)text, len);
+    free(text);
+    const cJSON *p = root ? cJSON_GetObjectItemCaseSensitive(root, "modtx") : NULL;
+    const cJSON *im = p ? cJSON_GetObjectItemCaseSensitive(p, "init_model") : NULL;
+    char *out = NULL;
+    if (cJSON_IsString(im)) {
+        out = malloc(strlen(im->valuestring) + 1);
+        if (out) strcpy(out, im->valuestring);
+    }
+    cJSON_Delete(root);
+    return out;
+}
+
+mtx_status mtx_train_run(const char *config_path, const char *out_dir, int resume, const char *init_dir,
                          const char *command_line, mtx_progress_fn fn, void *ctx) {
+    if (init_dir && resume)
+        return mtx_set_error(MTX_ERR_ARG, "--init starts a new run and cannot be combined with --resume (a run started with --init resumes with --resume alone)");
     mtx_model_config mcfg;
     mtx_train_config tcfg;
     char path[MTX_PATH_MAX], metrics[MTX_PATH_MAX];
@@ -108,13 +162,44 @@ mtx_status mtx_train_run(const char *config_path, const char *out_dir, int resum
         st = check_same_run(out_dir, &mcfg, &tcfg);
         if (st) return st;
     }
+    /* --init: that model's weights and vocabularies, a fresh optimiser and schedule */
+    mtx_bundle init;
+    memset(&init, 0, sizeof init);
+    char *init_model = NULL; /* provenance */
+    if (init_dir) {
+        st = load_init(init_dir, config_path, &mcfg, &init);
+        if (st) return st;
+        /* recorded as an absolute path: the record must not depend on the cwd */
+        char cwd[PATH_MAX], abs[MTX_PATH_MAX];
+        const char *rec = init_dir;
+        if (init_dir[0] != '/' && getcwd(cwd, sizeof cwd) && !mtx_path_join(abs, sizeof abs, cwd, init_dir))
+            rec = abs;
+        init_model = malloc(strlen(rec) + 1);
+        if (!init_model) {
+            mtx_bundle_free(&init);
+            return mtx_set_error(MTX_ERR_NOMEM, "out of memory");
+        }
+        strcpy(init_model, rec);
+    } else if (resume) {
+        init_model = recorded_init_model(out_dir);
+    }
     mtx_dataset d;
-    st = mtx_dataset_load(&d, &tcfg, &mcfg, resume ? out_dir : NULL);
-    if (st) return st;
+    st = mtx_dataset_load(&d, &tcfg, &mcfg, resume ? out_dir : init_dir);
+    if (st == MTX_ERR_DATA && init_dir) {
+        char why[400];
+        snprintf(why, sizeof why, "%s", mtx_last_error());
+        st = mtx_set_error(st, "%s (with the vocabularies of --init %s)", why, init_dir);
+    }
+    if (st) {
+        mtx_bundle_free(&init);
+        free(init_model);
+        return st;
+    }
     mcfg.src_vocab_size = d.sv.n;
     mcfg.tgt_vocab_size = d.tv.n;
     mtx_trainer *tr = NULL;
-    st = mtx_trainer_new(&tr, &mcfg, &tcfg, &d, NULL);
+    st = mtx_trainer_new(&tr, &mcfg, &tcfg, &d, init_dir ? &init.model : NULL);
+    mtx_bundle_free(&init); /* the trainer holds its own copy of the weights */
     if (!st && resume) st = mtx_trainer_restore(tr, out_dir);
     if (!st && resume) st = mtx_metrics_truncate(metrics, mtx_trainer_step_count(tr));
     if (!st && !resume) {
@@ -180,7 +265,7 @@ mtx_status mtx_train_run(const char *config_path, const char *out_dir, int resum
             }
         }
         if (!st && (step % tcfg.checkpoint_every == 0 || step == tcfg.max_steps)) {
-            char *prov = provenance(&tcfg, command_line, step, &d, dev_nll, dev_acc);
+            char *prov = provenance(&tcfg, command_line, init_model, step, &d, dev_nll, dev_acc);
             st = prov ? mtx_trainer_checkpoint(tr, out_dir, prov)
                       : mtx_set_error(MTX_ERR_NOMEM, "out of memory");
             cJSON_free(prov);
@@ -195,5 +280,6 @@ mtx_status mtx_train_run(const char *config_path, const char *out_dir, int resum
     }
     mtx_trainer_free(tr);
     mtx_dataset_free(&d);
+    free(init_model);
     return st;
 }

@@ -177,6 +177,33 @@ static int same_config(const mtx_model_config *a, const mtx_model_config *b) {
            a->layer_norm_epsilon == b->layer_norm_epsilon && a->dropout_rate == b->dropout_rate;
 }
 
+static void test_same_arch(void) {
+    mtx_model_config a = tiny_config(20, 30), b = a;
+    char why[128] = "x";
+    CU_ASSERT_TRUE(mtx_model_config_same_arch(&a, &b, why, sizeof why));
+    CU_ASSERT_STRING_EQUAL(why, "");
+    b.dropout_rate = a.dropout_rate + 0.2f; /* a training-time setting */
+    CU_ASSERT_TRUE(mtx_model_config_same_arch(&a, &b, NULL, 0));
+    b.num_decoder_layers = a.num_decoder_layers + 1;
+    b.tgt_vocab_size = 31;
+    CU_ASSERT_FALSE(mtx_model_config_same_arch(&a, &b, why, sizeof why));
+    char want[64];
+    snprintf(want, sizeof want, "num_decoder_layers %d vs %d", a.num_decoder_layers, b.num_decoder_layers);
+    CU_ASSERT_STRING_EQUAL(why, want); /* the first differing key, in config order */
+    b = a;
+    b.max_target_positions = 64;
+    CU_ASSERT_FALSE(mtx_model_config_same_arch(&a, &b, why, sizeof why));
+    CU_ASSERT_PTR_NOT_NULL(strstr(why, "max_target_positions"));
+    b = a;
+    b.layer_norm_epsilon = 1e-5f;
+    CU_ASSERT_FALSE(mtx_model_config_same_arch(&a, &b, why, sizeof why));
+    CU_ASSERT_PTR_NOT_NULL(strstr(why, "layer_norm_epsilon"));
+    b = a;
+    b.d_model = a.d_model * 2;
+    CU_ASSERT_FALSE(mtx_model_config_same_arch(&a, &b, why, 8)); /* truncated, still terminated */
+    CU_ASSERT_EQUAL(strlen(why), 7);
+}
+
 static void test_f32_roundtrip(void) {
     CU_ASSERT_FATAL(g_ready);
     /* the vocabularies really contain multi-byte characters */
@@ -518,6 +545,7 @@ static void test_bad_vocab_file(void) {
 
 void mtx_suite_checkpoint(void) {
     CU_pSuite s = CU_add_suite("checkpoint", suite_init, suite_clean);
+    CU_add_test(s, "same architecture: first differing key, dropout_rate ignored", test_same_arch);
     CU_add_test(s, "F32 save/load is bit-exact, config and vocab preserved", test_f32_roundtrip);
     CU_add_test(s, "F16 save/load within half an F16 ulp", test_f16_roundtrip);
     CU_add_test(s, "saving twice gives identical bytes", test_save_deterministic);

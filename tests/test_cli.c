@@ -696,6 +696,181 @@ static void test_info(void) {
 }
 
 
+/* ----------------------------------------------------------- fine-tuning */
+
+/* 1 if dir_a/name and dir_b/name exist and hold the same bytes. */
+static int same_file(const char *dir_a, const char *dir_b, const char *name) {
+    char pa[MTX_PATH_MAX], pb[MTX_PATH_MAX];
+    if (mtx_path_join(pa, sizeof pa, dir_a, name) || mtx_path_join(pb, sizeof pb, dir_b, name)) return 0;
+    uint8_t *a = NULL, *b = NULL;
+    size_t la = 0, lb = 0;
+    int ok = mtx_read_file(pa, 1 << 24, &a, &la) == MTX_OK && mtx_read_file(pb, 1 << 24, &b, &lb) == MTX_OK &&
+             la == lb && memcmp(a, b, la) == 0;
+    free(a);
+    free(b);
+    return ok;
+}
+
+/* The "modtx"."init_model" provenance of dir/config.json, or "" (static buffer). */
+static const char *provenance_init(const char *dir) {
+    static char out[MTX_PATH_MAX];
+    char path[MTX_PATH_MAX];
+    out[0] = 0;
+    if (mtx_path_join(path, sizeof path, dir, "config.json") != MTX_OK) return out;
+    char *text = slurp(path);
+    cJSON *j = text ? cJSON_Parse(text) : NULL;
+    free(text);
+    const cJSON *p = cJSON_GetObjectItemCaseSensitive(j, "modtx");
+    const cJSON *im = p ? cJSON_GetObjectItemCaseSensitive(p, "init_model") : NULL;
+    if (cJSON_IsString(im)) snprintf(out, sizeof out, "%s", im->valuestring);
+    cJSON_Delete(j);
+    return out;
+}
+
+/* --init from the model of test_train with its own config: the weights carry
+ * over, so the first logged loss is far below that of the scratch run. */
+static void test_init_finetune(void) {
+    CU_ASSERT_FATAL(bin_ok());
+    CU_ASSERT_FATAL(g_trained);
+    const char *cfg = write_config("ft.json", 16, 40, g_train, NULL); /* the config of test_train */
+    char out[MTX_PATH_MAX];
+    snprintf(out, sizeof out, "%s", tmp_path("ft", 0));
+    run_result r = RUN("train", "--config", cfg, "--out", out, "--init", g_model);
+    CU_ASSERT_EQUAL(r.status, 0);
+    CU_ASSERT_TRUE(has(r.err, "step 40/40"));
+    if (r.status != 0) show("train --init", &r);
+    run_free(&r);
+    metrics scratch = read_metrics(g_model), ft = read_metrics(out);
+    CU_ASSERT_EQUAL(ft.bad, 0);
+    CU_ASSERT_EQUAL_FATAL(ft.n_loss, 4);
+    CU_ASSERT_EQUAL_FATAL(scratch.n_loss, 4);
+    /* a fresh schedule: the first window is steps 1..10 again */
+    CU_ASSERT_EQUAL(ft.loss_step[0], 10);
+    CU_ASSERT_TRUE(ft.loss[0] < scratch.loss[0] - 0.5);
+    /* it starts about where the init model ended, not from scratch */
+    CU_ASSERT_TRUE(ft.loss[0] < scratch.loss[3] + 0.25);
+    if (!(ft.loss[0] < scratch.loss[0] - 0.5))
+        fprintf(stderr, "\n    first loss: fine-tune %.4f, scratch %.4f\n", ft.loss[0], scratch.loss[0]);
+    CU_ASSERT_EQUAL(provenance_step(out), 40);
+    CU_ASSERT_STRING_EQUAL(provenance_init(out), g_model);
+    r = RUN("info", "--model", out);
+    CU_ASSERT_EQUAL(r.status, 0);
+    CU_ASSERT_TRUE(has(r.out, "init_model") && has(r.out, g_model));
+    run_free(&r);
+}
+
+/* Fine-tuning on other data keeps the init model's vocabulary files (token
+ * ids stay the same) instead of building new ones from that data. */
+static void test_init_vocab(void) {
+    CU_ASSERT_FATAL(bin_ok());
+    CU_ASSERT_FATAL(g_trained);
+    /* the dev words as training data: built from them, the vocabularies
+     * would be smaller than the init model's */
+    mtx_corpus c;
+    mtx_vocab sv;
+    CU_ASSERT_EQUAL_FATAL(mtx_corpus_load(g_dev, &c), MTX_OK);
+    CU_ASSERT_EQUAL_FATAL(mtx_vocab_build_source(&c, &sv), MTX_OK);
+    char path[MTX_PATH_MAX];
+    char *init_sv = NULL;
+    CU_ASSERT_EQUAL(mtx_path_join(path, sizeof path, g_model, "source_vocab.txt"), MTX_OK);
+    init_sv = slurp(path);
+    CU_ASSERT_TRUE(init_sv && sv.n < lines_of(init_sv));
+    free(init_sv);
+    mtx_vocab_free(&sv);
+    mtx_corpus_free(&c);
+
+    const char *cfg = write_config("ft_dev.json", 16, 20, g_dev, NULL);
+    char out[MTX_PATH_MAX];
+    snprintf(out, sizeof out, "%s", tmp_path("ft_dev", 0));
+    run_result r = RUN("train", "--config", cfg, "--out", out, "--init", g_model);
+    CU_ASSERT_EQUAL(r.status, 0);
+    if (r.status != 0) show("train --init on dev words", &r);
+    run_free(&r);
+    CU_ASSERT_TRUE(same_file(out, g_model, "source_vocab.txt"));
+    CU_ASSERT_TRUE(same_file(out, g_model, "target_vocab.txt"));
+}
+
+/* An architecture that differs from the init model's: one line naming the
+ * key, nothing written. */
+static void test_init_mismatch(void) {
+    CU_ASSERT_FATAL(bin_ok());
+    CU_ASSERT_FATAL(g_trained);
+    const char *cfg = write_config("ft32.json", 32, 40, g_train, NULL);
+    char out[MTX_PATH_MAX];
+    snprintf(out, sizeof out, "%s", tmp_path("ft32", 0));
+    run_result r = RUN("train", "--config", cfg, "--out", out, "--init", g_model);
+    CU_ASSERT_NOT_EQUAL(r.status, 0);
+    CU_ASSERT_TRUE(one_line(r.err) && has(r.err, "d_model"));
+    if (r.status == 0 || !one_line(r.err) || !has(r.err, "d_model")) show("train --init, d_model 32 vs 16", &r);
+    run_free(&r);
+    CU_ASSERT_FALSE(mtx_file_exists(out));
+}
+
+/* --init with --resume; an init directory that does not exist or is not a model. */
+static void test_init_errors(void) {
+    CU_ASSERT_FATAL(bin_ok());
+    CU_ASSERT_FATAL(fixtures_ok());
+    char cfg[MTX_PATH_MAX];
+    snprintf(cfg, sizeof cfg, "%s", write_config("ft_err.json", 16, 40, g_train, NULL));
+    char out[MTX_PATH_MAX];
+    snprintf(out, sizeof out, "%s", tmp_path("ft_err", 0));
+    run_result r = RUN("train", "--config", cfg, "--out", out, "--init", g_model, "--resume");
+    CU_ASSERT_NOT_EQUAL(r.status, 0);
+    CU_ASSERT_TRUE(one_line(r.err) && has(r.err, "--init") && has(r.err, "--resume"));
+    CU_ASSERT_STRING_EQUAL(r.out, "");
+    if (!one_line(r.err)) show("train --init --resume", &r);
+    run_free(&r);
+
+    char nowhere[MTX_PATH_MAX];
+    snprintf(nowhere, sizeof nowhere, "%s", tmp_path("nowhere", 0));
+    const char *dirs[2] = { nowhere, g_dir };
+    for (int i = 0; i < 2; i++) {
+        r = RUN("train", "--config", cfg, "--out", out, "--init", dirs[i]);
+        CU_ASSERT_NOT_EQUAL(r.status, 0);
+        CU_ASSERT_TRUE(one_line(r.err) && has(r.err, dirs[i]) && has(r.err, "--init"));
+        if (!one_line(r.err) || !has(r.err, dirs[i])) show("train --init, not a model", &r);
+        run_free(&r);
+    }
+    CU_ASSERT_FALSE(mtx_file_exists(out));
+}
+
+/* A run started with --init resumes with --resume alone, exactly: with a
+ * constant rate after warm-up (so the schedule does not depend on
+ * max_steps), 20 steps then a resume to 40 equal 40 uninterrupted steps. */
+static void test_init_resume(void) {
+    CU_ASSERT_FATAL(bin_ok());
+    CU_ASSERT_FATAL(g_trained);
+    char cfg20[MTX_PATH_MAX], cfg40[MTX_PATH_MAX], a[MTX_PATH_MAX], b[MTX_PATH_MAX];
+    snprintf(cfg20, sizeof cfg20, "%s", write_config("ftc20.json", 16, 20, g_train, ", \"min_lr_ratio\": 1.0"));
+    snprintf(cfg40, sizeof cfg40, "%s", write_config("ftc40.json", 16, 40, g_train, ", \"min_lr_ratio\": 1.0"));
+    snprintf(a, sizeof a, "%s", tmp_path("ftc_whole", 0));
+    snprintf(b, sizeof b, "%s", tmp_path("ftc_resumed", 0));
+    run_result r = RUN("train", "--config", cfg40, "--out", a, "--init", g_model);
+    CU_ASSERT_EQUAL_FATAL(r.status, 0);
+    run_free(&r);
+    r = RUN("train", "--config", cfg20, "--out", b, "--init", g_model);
+    CU_ASSERT_EQUAL_FATAL(r.status, 0);
+    run_free(&r);
+    r = RUN("train", "--config", cfg40, "--out", b, "--resume");
+    CU_ASSERT_EQUAL(r.status, 0);
+    CU_ASSERT_TRUE(has(r.err, "step 40/40") && !has(r.err, "step 10/"));
+    if (r.status != 0) show("train --resume of a --init run", &r);
+    run_free(&r);
+    CU_ASSERT_EQUAL(provenance_step(b), 40);
+    CU_ASSERT_TRUE(same_file(a, b, "model.safetensors"));
+    metrics ma = read_metrics(a), mb = read_metrics(b);
+    CU_ASSERT_TRUE(ma.bad == 0 && mb.bad == 0 && mb.monotonic);
+    CU_ASSERT_EQUAL(ma.n_loss, 4);
+    CU_ASSERT_EQUAL(mb.n_loss, 4);
+    for (int i = 0; i < ma.n_loss && i < mb.n_loss; i++) {
+        CU_ASSERT_EQUAL(ma.loss_step[i], mb.loss_step[i]);
+        CU_ASSERT_EQUAL(ma.loss[i], mb.loss[i]);
+    }
+    /* the resumed run still records where it started from */
+    CU_ASSERT_STRING_EQUAL(provenance_init(b), g_model);
+    CU_ASSERT_TRUE(same_file(b, g_model, "source_vocab.txt") && same_file(b, g_model, "target_vocab.txt"));
+}
+
 /* ------------------------------------------------------------ modular */
 
 static void test_modular_pipeline(void) {
@@ -791,5 +966,10 @@ void mtx_suite_cli(void) {
     CU_add_test(s, "eval --json on test and dev, bad options", test_eval);
     CU_add_test(s, "predict from arguments and stdin, unknown characters", test_predict);
     CU_add_test(s, "info prints the parameter count; non-model dir fails", test_info);
+    CU_add_test(s, "train --init: first loss far below a scratch run's", test_init_finetune);
+    CU_add_test(s, "train --init keeps the init model's vocabulary files", test_init_vocab);
+    CU_add_test(s, "train --init, other architecture: one line naming the key", test_init_mismatch);
+    CU_add_test(s, "train --init with --resume, missing init dir: one line", test_init_errors);
+    CU_add_test(s, "a run started with --init resumes exactly", test_init_resume);
     CU_add_test(s, "modularize, assemble, eval and sweep end to end", test_modular_pipeline);
 }
