@@ -201,11 +201,13 @@ mtx_status mtx_modularize_run(const char *teacher_dir, const char *out_dir, cons
         size_t len = 0;
         st = mtx_read_file(saved, 1 << 20, &prev, &len);
         if (!st) {
-            /* max_steps may grow; everything else must match. A derived
-             * curriculum slope keeps the value of the original run. */
+            /* max_steps may grow and threads change; everything else must
+             * match. A derived curriculum slope keeps the value of the
+             * original run. */
             cJSON *pj = cJSON_ParseWithLength((const char *)prev, len);
             cJSON *tr = pj ? cJSON_GetObjectItemCaseSensitive(pj, "training") : NULL;
             cJSON *ms = tr ? cJSON_GetObjectItemCaseSensitive(tr, "max_steps") : NULL;
+            cJSON *th = tr ? cJSON_GetObjectItemCaseSensitive(tr, "threads") : NULL;
             const cJSON *sl = pj ? cJSON_GetObjectItemCaseSensitive(pj, "replace_rate_slope") : NULL;
             if (!cfg.slope_given && cJSON_IsNumber(sl)) {
                 cfg.rate_slope = (float)sl->valuedouble;
@@ -214,6 +216,7 @@ mtx_status mtx_modularize_run(const char *teacher_dir, const char *out_dir, cons
                 if (!cfg_json) st = mtx_set_error(MTX_ERR_NOMEM, "out of memory");
             }
             if (ms) cJSON_SetNumberValue(ms, cfg.opt.max_steps);
+            if (th) cJSON_SetNumberValue(th, cfg.opt.threads);
             char *p1 = pj ? cJSON_PrintUnformatted(pj) : NULL;
             if (!st && (!p1 || strcmp(p1, cfg_json)))
                 st = mtx_set_error(MTX_ERR_ARG, "cannot resume: the modularize config differs from the run in %s", out_dir);

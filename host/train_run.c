@@ -67,7 +67,8 @@ static char *provenance(const mtx_train_config *t, const char *cmd, const char *
     return s;
 }
 
-/* The saved training config must match on resume (max_steps may change). */
+/* The saved training config must match on resume (max_steps and threads may
+ * change; resume is bit-exact when the thread count is the same). */
 static mtx_status check_same_run(const char *dir, const mtx_model_config *m, const mtx_train_config *t) {
     char path[MTX_PATH_MAX];
     mtx_status st = mtx_path_join(path, sizeof path, dir, "train_config.json");
@@ -81,6 +82,7 @@ static mtx_status check_same_run(const char *dir, const mtx_model_config *m, con
         return mtx_set_error(st, "cannot resume: %s", why);
     }
     t0.max_steps = t->max_steps;
+    t0.threads = t->threads;
     char *a = mtx_train_config_to_json(&t0), *b = mtx_train_config_to_json(t);
     int same = a && b && strcmp(a, b) == 0;
     cJSON_free(a);

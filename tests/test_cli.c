@@ -420,12 +420,29 @@ static void test_resume(void) {
     for (int i = 0; i < m.n_loss && i < 6; i++) CU_ASSERT_EQUAL(m.loss_step[i], 10 * (i + 1));
     CU_ASSERT_EQUAL(m.n_dev, 3);
 
+    /* the thread count may change on resume; a training hyper-parameter may not */
+    char cfg80t[MTX_PATH_MAX], cfg80lr[MTX_PATH_MAX];
+    snprintf(cfg80t, sizeof cfg80t, "%s", write_config("r80t.json", 16, 80, g_train, ", \"threads\": 2"));
+    snprintf(cfg80lr, sizeof cfg80lr, "%s", write_config("r80lr.json", 16, 80, g_train, ", \"warmup_steps\": 6"));
+    r = RUN("train", "--config", cfg80lr, "--out", dir, "--resume");
+    CU_ASSERT_EQUAL(r.status, 1);
+    CU_ASSERT_TRUE(one_line(r.err) && has(r.err, "cannot resume"));
+    if (r.status != 1) show("resume, other warm-up", &r);
+    run_free(&r);
+    CU_ASSERT_EQUAL(provenance_step(dir), 60);
+    r = RUN("train", "--config", cfg80t, "--out", dir, "--resume");
+    CU_ASSERT_EQUAL(r.status, 0);
+    CU_ASSERT_TRUE(has(r.err, "step 80/80"));
+    if (r.status != 0) show("resume, other thread count", &r);
+    run_free(&r);
+    CU_ASSERT_EQUAL(provenance_step(dir), 80);
+
     /* a damaged record of the run's config: refused, naming that file */
     char saved[MTX_PATH_MAX];
     CU_ASSERT_EQUAL(mtx_path_join(saved, sizeof saved, dir, "train_config.json"), MTX_OK);
     const char *damaged = "{\"d_model\": 16, \"bogus\": 1}\n";
     CU_ASSERT_EQUAL(mtx_write_file_atomic(saved, damaged, strlen(damaged)), MTX_OK);
-    r = RUN("train", "--config", cfg60, "--out", dir, "--resume");
+    r = RUN("train", "--config", cfg80t, "--out", dir, "--resume");
     CU_ASSERT_EQUAL(r.status, 1);
     CU_ASSERT_TRUE(one_line(r.err) && has(r.err, saved) && has(r.err, "bogus"));
     if (!has(r.err, saved)) show("resume, damaged train_config.json", &r);
