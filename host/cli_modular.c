@@ -24,22 +24,27 @@ static void join_args(char *cmd, size_t cap, int argc, char **argv) {
 }
 
 static const char modularize_help[] =
-    "usage: modtx modularize --teacher DIR --out DIR [--config FILE] [--resume]\n"
+    "usage: modtx modularize --teacher DIR --out DIR [--config FILE] [--resume] [--threads N]\n"
     "\n"
     "Trains a bank of modularized layers m(g, j) (each replacing g consecutive\n"
     "teacher layers) in one phase: multi-grained module replacing with a\n"
     "curriculum replacement rate, cross-entropy + KL distillation + hidden-state\n"
-    "MSE; the teacher stays frozen. FILE (default models/g2p-modular.json\n"
-    "settings built in) sets granularities, loss weights and the \"training\"\n"
-    "object. Progress, checkpoints and --resume behave as in `modtx train`.\n";
+    "MSE + a local term (every module on the teacher's states); the teacher\n"
+    "stays frozen. FILE (built-in defaults without it; the shipped settings are\n"
+    "models/g2p-modular.json) sets granularities, init, loss weights and the\n"
+    "\"training\" object. Progress, checkpoints and --resume behave as in\n"
+    "`modtx train`; --threads N overrides training.threads.\n";
 
 int mtx_cmd_modularize(int argc, char **argv) {
-    const char *teacher = NULL, *out = NULL, *config = NULL;
+    const char *teacher = NULL, *out = NULL, *config = NULL, *thr_s = NULL;
     int resume = 0;
     const mtx_opt opts[] = { { "--teacher", &teacher, NULL }, { "--out", &out, NULL },
-                             { "--config", &config, NULL }, { "--resume", NULL, &resume } };
-    int r = mtx_parse_opts(argc, argv, opts, 4, modularize_help, NULL, 0, NULL);
+                             { "--config", &config, NULL }, { "--resume", NULL, &resume },
+                             { "--threads", &thr_s, NULL } };
+    int r = mtx_parse_opts(argc, argv, opts, 5, modularize_help, NULL, 0, NULL);
     if (r) return r == 1 ? 0 : 2;
+    long threads = thr_s ? mtx_opt_int("modularize", "--threads", thr_s, 1, 256) : 0;
+    if (threads < 0) return 2;
     if (!teacher || !out) {
         fprintf(stderr, "modtx modularize: --teacher and --out are required (see --help)\n");
         return 2;
@@ -47,7 +52,7 @@ int mtx_cmd_modularize(int argc, char **argv) {
     char cmd[2048];
     join_args(cmd, sizeof cmd, argc, argv);
     int tty = isatty(2);
-    mtx_status st = mtx_modularize_run(teacher, out, config, resume, cmd, mtx_cli_progress, &tty);
+    mtx_status st = mtx_modularize_run(teacher, out, config, resume, (int)threads, cmd, mtx_cli_progress, &tty);
     if (tty) fputc('\n', stderr);
     if (st) return mtx_fail("modularize");
     fprintf(stderr, "modtx modularize: bank written to %s\n", out);

@@ -7,7 +7,7 @@
 #include <unistd.h>
 
 static const char train_help[] =
-    "usage: modtx train --config FILE --out DIR [--resume | --init MODEL]\n"
+    "usage: modtx train --config FILE --out DIR [--resume | --init MODEL] [--threads N]\n"
     "\n"
     "Trains an encoder-decoder transformer. FILE holds the model keys (d_model,\n"
     "num_heads, d_ff, num_layers, num_decoder_layers, ...) and a \"training\" object.\n"
@@ -52,12 +52,14 @@ void mtx_cli_progress(const mtx_train_progress *p, void *vctx) {
 }
 
 int mtx_cmd_train(int argc, char **argv) {
-    const char *config = NULL, *out = NULL, *init = NULL;
+    const char *config = NULL, *out = NULL, *init = NULL, *thr_s = NULL;
     int resume = 0;
     const mtx_opt opts[] = { { "--config", &config, NULL }, { "--out", &out, NULL }, { "--resume", NULL, &resume },
-                             { "--init", &init, NULL } };
-    int r = mtx_parse_opts(argc, argv, opts, 4, train_help, NULL, 0, NULL);
+                             { "--init", &init, NULL }, { "--threads", &thr_s, NULL } };
+    int r = mtx_parse_opts(argc, argv, opts, 5, train_help, NULL, 0, NULL);
     if (r) return r == 1 ? 0 : 2;
+    long threads = thr_s ? mtx_opt_int("train", "--threads", thr_s, 1, 256) : 0;
+    if (threads < 0) return 2;
     if (!config || !out) {
         fprintf(stderr, "modtx train: --config and --out are required (see --help)\n");
         return 2;
@@ -72,7 +74,7 @@ int mtx_cmd_train(int argc, char **argv) {
         snprintf(cmd + l, sizeof cmd - l, " %s", argv[i]);
     }
     int tty = isatty(2);
-    mtx_status st = mtx_train_run(config, out, resume, init, cmd, mtx_cli_progress, &tty);
+    mtx_status st = mtx_train_run(config, out, resume, init, (int)threads, cmd, mtx_cli_progress, &tty);
     if (tty) fputc('\n', stderr);
     if (st) return mtx_fail("train");
     fprintf(stderr, "modtx train: model written to %s\n", out);

@@ -87,7 +87,8 @@ mtx_status mtx_bank_load(const char *dir, mtx_bank_dir *out);
 void mtx_bank_dir_free(mtx_bank_dir *b);
 
 /* `modtx modularize`: the whole run with checkpoints and exact resume. */
+/* threads > 0 overrides the config's training.threads. */
 mtx_status mtx_modularize_run(const char *teacher_dir, const char *out_dir, const char *config_path,
-                              int resume, const char *command_line, mtx_progress_fn fn, void *ctx);
+                              int resume, int threads, const char *command_line, mtx_progress_fn fn, void *ctx);
 
 #endif

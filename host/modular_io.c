@@ -178,12 +178,13 @@ static char *bank_provenance(const mtx_bundle *teacher, const char *teacher_dir,
 }
 
 mtx_status mtx_modularize_run(const char *teacher_dir, const char *out_dir, const char *config_path,
-                              int resume, const char *command_line, mtx_progress_fn fn, void *ctx) {
+                              int resume, int threads, const char *command_line, mtx_progress_fn fn, void *ctx) {
     mtx_modular_config cfg = mtx_modular_config_default();
     mtx_status st = MTX_OK;
     if (config_path) st = mtx_modular_config_load(config_path, &cfg);
     else cfg.rate_slope = (1.0f - cfg.rate_base) / (0.6f * (float)cfg.opt.max_steps);
     if (st) return st;
+    if (threads > 0) cfg.opt.threads = threads;
     mtx_set_threads(cfg.opt.threads);
     char path[MTX_PATH_MAX], metrics[MTX_PATH_MAX], saved[MTX_PATH_MAX];
     st = mtx_path_join(metrics, sizeof metrics, out_dir, "metrics.jsonl");

@@ -78,9 +78,10 @@ mtx_status mtx_trainer_restore(mtx_trainer *tr, const char *dir);
  * differing key. The provenance records the model's path as "init_model",
  * and a resumed run keeps it. init_dir with resume is MTX_ERR_ARG: the
  * training state of a run is self-contained, so --resume alone continues a
- * fine-tuning run. */
+ * fine-tuning run. threads > 0 overrides training.threads (not part of a run's
+ * identity: a run may resume with another count). */
 mtx_status mtx_train_run(const char *config_path, const char *out_dir, int resume, const char *init_dir,
-                         const char *command_line, mtx_progress_fn fn, void *ctx);
+                         int threads, const char *command_line, mtx_progress_fn fn, void *ctx);
 
 /* Keeps only the lines of a JSON-lines log whose "step" is <= step (a
  * resumed run rewrites the rest). */

@@ -142,7 +142,7 @@ static char *recorded_init_model(const char *dir) {
     return out;
 }
 
-mtx_status mtx_train_run(const char *config_path, const char *out_dir, int resume, const char *init_dir,
+mtx_status mtx_train_run(const char *config_path, const char *out_dir, int resume, const char *init_dir, int threads,
                          const char *command_line, mtx_progress_fn fn, void *ctx) {
     if (init_dir && resume)
         return mtx_set_error(MTX_ERR_ARG, "--init starts a new run and cannot be combined with --resume (a run started with --init resumes with --resume alone)");
@@ -151,6 +151,7 @@ mtx_status mtx_train_run(const char *config_path, const char *out_dir, int resum
     char path[MTX_PATH_MAX], metrics[MTX_PATH_MAX];
     mtx_status st = mtx_config_load_training(config_path, &mcfg, &tcfg);
     if (st) return st;
+    if (threads > 0) tcfg.threads = threads;
     mtx_set_threads(tcfg.threads);
     if (!st) st = mtx_path_join(metrics, sizeof metrics, out_dir, "metrics.jsonl");
     if (!st) st = mtx_path_join(path, sizeof path, out_dir, "train_state.safetensors");

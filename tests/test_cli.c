@@ -422,7 +422,7 @@ static void test_resume(void) {
 
     /* the thread count may change on resume; a training hyper-parameter may not */
     char cfg80t[MTX_PATH_MAX], cfg80lr[MTX_PATH_MAX];
-    snprintf(cfg80t, sizeof cfg80t, "%s", write_config("r80t.json", 16, 80, g_train, ", \"threads\": 2"));
+    snprintf(cfg80t, sizeof cfg80t, "%s", write_config("r80t.json", 16, 80, g_train, NULL));
     snprintf(cfg80lr, sizeof cfg80lr, "%s", write_config("r80lr.json", 16, 80, g_train, ", \"warmup_steps\": 6"));
     r = RUN("train", "--config", cfg80lr, "--out", dir, "--resume");
     CU_ASSERT_EQUAL(r.status, 1);
@@ -430,7 +430,12 @@ static void test_resume(void) {
     if (r.status != 1) show("resume, other warm-up", &r);
     run_free(&r);
     CU_ASSERT_EQUAL(provenance_step(dir), 60);
-    r = RUN("train", "--config", cfg80t, "--out", dir, "--resume");
+    r = RUN("train", "--config", cfg80t, "--out", dir, "--resume", "--threads", "0");
+    CU_ASSERT_EQUAL(r.status, 2);
+    CU_ASSERT_TRUE(one_line(r.err) && has(r.err, "--threads"));
+    run_free(&r);
+    CU_ASSERT_EQUAL(provenance_step(dir), 60);
+    r = RUN("train", "--config", cfg80t, "--out", dir, "--resume", "--threads", "2");
     CU_ASSERT_EQUAL(r.status, 0);
     CU_ASSERT_TRUE(has(r.err, "step 80/80"));
     if (r.status != 0) show("resume, other thread count", &r);
