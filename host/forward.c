@@ -105,23 +105,38 @@ static void residual_branch(float *out, const float *x, float *branch, int64_t n
     for (int64_t i = 0; i < n; i++) out[i] = x[i] + branch[i];
 }
 
+/* Pre-norm self-attention sub-layer: xmid = x + drop(attn(rmsnorm(x)) Wo^T). */
+static void self_attn_forward(const mtx_acts *a, float *xmid, float *an, float *rstd, float *qkv, float *P,
+                              float *att, const float *x, const float *ln, const float *wqkv,
+                              const float *wo, int N, const mtx_attn_shape *sh, const mtx_fwd_opts *o, int site) {
+    const int C = a->C;
+    mtx_rmsnorm_forward(an, rstd, x, ln, N, C, a->eps);
+    mtx_linear(qkv, an, wqkv, N, C, 3 * C, 0);
+    mtx_attention_forward(att, P, qkv, 3 * C, qkv + C, qkv + 2 * C, 3 * C, sh);
+    mtx_linear(xmid, att, wo, N, C, C, 0);
+    residual_branch(xmid, x, xmid, (int64_t)N * C, o, site);
+}
+
+/* Pre-norm ReLU feed-forward sub-layer: out = xin + drop(relu(rmsnorm(xin) Wi^T) Wo^T). */
+static void ffn_forward(const mtx_acts *a, float *out, float *an, float *rstd, float *h, float *r,
+                        const float *xin, const float *ln, const float *wi, const float *wo, int N,
+                        const mtx_fwd_opts *o, int site) {
+    const int C = a->C, F = a->F;
+    mtx_rmsnorm_forward(an, rstd, xin, ln, N, C, a->eps);
+    mtx_linear(h, an, wi, N, C, F, 0);
+    mtx_relu_forward(r, h, (int64_t)N * F);
+    mtx_linear(out, r, wo, N, F, C, 0);
+    residual_branch(out, xin, out, (int64_t)N * C, o, site);
+}
+
 void mtx_enc_layer_forward(mtx_acts *a, int slot, const mtx_enc_layer *w, const float *x, float *out,
                            const mtx_batch *b, const mtx_fwd_opts *o, int l) {
-    const int C = a->C, F = a->F, H = a->H;
-    const int Ns = b->B * b->S;
-    const float eps = a->eps;
+    const int C = a->C, H = a->H, Ns = b->B * b->S;
     mtx_enc_acts *e = &a->enc[slot];
     mtx_attn_shape sa = { b->B, b->S, b->S, H, C / H, 0, b->src_len };
-    mtx_rmsnorm_forward(e->a1, e->rstd1, x, w->ln1, Ns, C, eps);
-    mtx_linear(e->qkv, e->a1, w->qkv, Ns, C, 3 * C, 0);
-    mtx_attention_forward(e->att, e->P, e->qkv, 3 * C, e->qkv + C, e->qkv + 2 * C, 3 * C, &sa);
-    mtx_linear(e->xmid, e->att, w->o, Ns, C, C, 0);
-    residual_branch(e->xmid, x, e->xmid, (int64_t)Ns * C, o, SITE_ENC + 2 * l);
-    mtx_rmsnorm_forward(e->a2, e->rstd2, e->xmid, w->ln2, Ns, C, eps);
-    mtx_linear(e->h, e->a2, w->wi, Ns, C, F, 0);
-    mtx_relu_forward(e->r, e->h, (int64_t)Ns * F);
-    mtx_linear(out, e->r, w->wo, Ns, F, C, 0);
-    residual_branch(out, e->xmid, out, (int64_t)Ns * C, o, SITE_ENC + 2 * l + 1);
+    self_attn_forward(a, e->xmid, e->a1, e->rstd1, e->qkv, e->P, e->att, x, w->ln1, w->qkv, w->o, Ns, &sa, o,
+                      SITE_ENC + 2 * l);
+    ffn_forward(a, out, e->a2, e->rstd2, e->h, e->r, e->xmid, w->ln2, w->wi, w->wo, Ns, o, SITE_ENC + 2 * l + 1);
 }
 
 /* Encoder stack into a->enc_out. reuse_layer_acts: inference mode, every
@@ -157,28 +172,21 @@ mtx_status mtx_encode(mtx_acts *a, const mtx_net *n, const mtx_batch *b) {
 
 void mtx_dec_layer_forward(mtx_acts *a, int slot, const mtx_dec_layer *w, const float *x, const float *mem,
                            float *out, const mtx_batch *b, const mtx_fwd_opts *o, int l) {
-    const int C = a->C, F = a->F, H = a->H;
+    const int C = a->C, H = a->H;
     const int Ns = b->B * b->S, Nt = b->B * b->T;
-    const float eps = a->eps;
     mtx_dec_acts *d = &a->dec[slot];
     mtx_attn_shape ss = { b->B, b->T, b->T, H, C / H, 1, NULL };
     mtx_attn_shape cs = { b->B, b->T, b->S, H, C / H, 0, b->src_len };
-    mtx_rmsnorm_forward(d->a1, d->rstd1, x, w->ln1, Nt, C, eps);
-    mtx_linear(d->qkv, d->a1, w->qkv, Nt, C, 3 * C, 0);
-    mtx_attention_forward(d->att1, d->P1, d->qkv, 3 * C, d->qkv + C, d->qkv + 2 * C, 3 * C, &ss);
-    mtx_linear(d->xmid1, d->att1, w->o, Nt, C, C, 0);
-    residual_branch(d->xmid1, x, d->xmid1, (int64_t)Nt * C, o, SITE_DEC + 3 * l);
-    mtx_rmsnorm_forward(d->a2, d->rstd2, d->xmid1, w->ln2, Nt, C, eps);
+    self_attn_forward(a, d->xmid1, d->a1, d->rstd1, d->qkv, d->P1, d->att1, x, w->ln1, w->qkv, w->o, Nt, &ss, o,
+                      SITE_DEC + 3 * l);
+    /* cross-attention: q from the decoder stream, k/v from mem */
+    mtx_rmsnorm_forward(d->a2, d->rstd2, d->xmid1, w->ln2, Nt, C, a->eps);
     mtx_linear(d->q2, d->a2, w->cq, Nt, C, C, 0);
     mtx_linear(d->kv2, mem, w->ckv, Ns, C, 2 * C, 0);
     mtx_attention_forward(d->att2, d->P2, d->q2, C, d->kv2, d->kv2 + C, 2 * C, &cs);
     mtx_linear(d->xmid2, d->att2, w->co, Nt, C, C, 0);
     residual_branch(d->xmid2, d->xmid1, d->xmid2, (int64_t)Nt * C, o, SITE_DEC + 3 * l + 1);
-    mtx_rmsnorm_forward(d->a3, d->rstd3, d->xmid2, w->ln3, Nt, C, eps);
-    mtx_linear(d->h, d->a3, w->wi, Nt, C, F, 0);
-    mtx_relu_forward(d->r, d->h, (int64_t)Nt * F);
-    mtx_linear(out, d->r, w->wo, Nt, F, C, 0);
-    residual_branch(out, d->xmid2, out, (int64_t)Nt * C, o, SITE_DEC + 3 * l + 2);
+    ffn_forward(a, out, d->a3, d->rstd3, d->h, d->r, d->xmid2, w->ln3, w->wi, w->wo, Nt, o, SITE_DEC + 3 * l + 2);
 }
 
 mtx_status mtx_forward(mtx_acts *a, const mtx_net *n, const mtx_batch *b, const mtx_fwd_opts *o) {
