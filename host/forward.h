@@ -98,7 +98,8 @@ void mtx_backward(mtx_acts *a, const mtx_net *n, const mtx_batch *b, const mtx_f
  * above. The layer uses activation slot `slot` (a->enc[slot] / a->dec[slot]);
  * l selects its dropout sites. The decoder layer attends to mem (B*S, C).
  * Backward: on entry dres holds d(out), on exit d(x); weight gradients are
- * accumulated into gl (NULL: frozen); the decoder adds d(mem) into dmem.
+ * accumulated into gl (NULL: frozen); the decoder adds d(mem) into dmem
+ * (NULL: not needed).
  * dres must not be one of a's backward scratch buffers other than d_res. */
 void mtx_enc_layer_forward(mtx_acts *a, int slot, const mtx_enc_layer *w, const float *x, float *out,
                            const mtx_batch *b, const mtx_fwd_opts *o, int l);

@@ -395,9 +395,9 @@ static double local_loss_grad(mtx_modular *m, const mtx_batch *b, uint64_t step,
             double denom = (double)b->n_tgt * C * target_scale(m, t, m->tgt_mask, Nt, C, b->n_tgt);
             memset(la->d_res, 0, sizeof(float) * (size_t)Nt * C);
             sum += mtx_mse(la->d_res, dout, t, m->tgt_mask, Nt, C, (float)(m->cfg.gamma_local / denom)) / denom;
-            /* the teacher's encoder output is frozen: its gradient lands in scratch */
+            /* the teacher's encoder output is frozen: no gradient for it */
             mtx_dec_layer_backward(la, 0, &m->bank.dec_mod[k], &m->gdec[k], x, m->tacts.enc_out, la->d_res,
-                                   la->d_enc, b, &lo, k);
+                                   NULL, b, &lo, k);
         }
     }
     return sum;
