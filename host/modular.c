@@ -24,6 +24,7 @@ struct mtx_modular {
     mtx_net teacher_net;
     mtx_acts acts, tacts;          /* hybrid and teacher activations */
     mtx_acts lacts;                /* one layer's activations for the local term */
+    double enc_ms[MTX_MAX_LAYERS + 1], dec_ms[MTX_MAX_LAYERS + 1]; /* this batch's hidden-MSE normalisers per teacher depth */
     float *extra;                  /* (Le + Ld, R, C) hidden-state gradients */
     uint8_t *src_mask, *tgt_mask;  /* (R) valid rows */
     mtx_batcher bt, dev_bt;
@@ -202,15 +203,22 @@ void mtx_modular_sample(const mtx_modular_config *c, int Le, int Ld, int64_t ste
     sample_stack(c, Ld, &r, p, &a->dec);
 }
 
+static void uniform_stack(const mtx_bank *b, int L, int g, mtx_tiling *t) {
+    int gs[MTX_MAX_GRAN], ng = mtx_stack_grans(L, b->gran, b->n_gran, gs), ok = 0;
+    for (int k = 0; k < ng; k++) ok |= gs[k] == g;
+    if (!ok) g = 1;
+    t->n = 0;
+    for (int i = 0; i < L; i += g) {
+        t->g[t->n] = (uint8_t)g;
+        t->j[t->n++] = (uint8_t)(i / g);
+    }
+}
+
 static void smallest_stack(const mtx_bank *b, int L, mtx_tiling *t) {
     int g[MTX_MAX_GRAN], ng = mtx_stack_grans(L, b->gran, b->n_gran, g), best = 1;
     for (int k = 0; k < ng; k++)
         if (g[k] > best) best = g[k];
-    t->n = 0;
-    for (int i = 0; i < L; i += best) {
-        t->g[t->n] = (uint8_t)best;
-        t->j[t->n++] = (uint8_t)(best == 1 ? i : i / best);
-    }
+    uniform_stack(b, L, best, t);
 }
 
 void mtx_assembly_smallest(const mtx_bank *b, mtx_assembly *a) {
@@ -224,17 +232,6 @@ void mtx_assembly_teacher(const mtx_bank *b, mtx_assembly *a) {
     a->dec.n = b->teacher.cfg.num_decoder_layers;
     for (int i = 0; i < a->enc.n; i++) { a->enc.g[i] = 1; a->enc.j[i] = (uint8_t)i; }
     for (int i = 0; i < a->dec.n; i++) { a->dec.g[i] = 1; a->dec.j[i] = (uint8_t)i; }
-}
-
-static void uniform_stack(const mtx_bank *b, int L, int g, mtx_tiling *t) {
-    int gs[MTX_MAX_GRAN], ng = mtx_stack_grans(L, b->gran, b->n_gran, gs), ok = 0;
-    for (int k = 0; k < ng; k++) ok |= gs[k] == g;
-    if (!ok) g = 1;
-    t->n = 0;
-    for (int i = 0; i < L; i += g) {
-        t->g[t->n] = (uint8_t)g;
-        t->j[t->n++] = (uint8_t)(i / g);
-    }
 }
 
 void mtx_assembly_uniform(const mtx_bank *b, int g, mtx_assembly *a) {
@@ -338,12 +335,30 @@ static double target_scale(const mtx_modular *m, const float *t, const uint8_t *
     return ss > 1e-12 ? ss : 1e-12;
 }
 
+/* Fills the normalisers of every teacher depth of one stack for this batch. */
+static void depth_scales(const mtx_modular *m, double *ms, int L, const float *tres, const uint8_t *mask, int N,
+                         int nvalid) {
+    const int C = m->bank.teacher.cfg.d_model;
+    const size_t RC = (size_t)m->tacts.cap_rows * (size_t)C;
+    for (int d = 0; d <= L; d++) ms[d] = target_scale(m, tres + (size_t)d * RC, mask, N, C, nvalid);
+}
+
+/* weight * MSE(x, target) / scale over valid rows and channels: returns the
+ * normalised MSE and adds the gradient of the weighted term into dx. */
+static double state_mse(const mtx_modular *m, float *dx, const float *x, const float *target, double scale,
+                        const uint8_t *mask, int N, int nvalid, float weight) {
+    const int C = m->bank.teacher.cfg.d_model;
+    const double denom = (double)nvalid * C * scale;
+    return mtx_mse(dx, x, target, mask, N, C, (float)(weight / denom)) / denom;
+}
+
 /* Hidden-state targets: a module covering teacher layers [s, s+g) at list
  * position i must reproduce the teacher residual stream after layer s+g-1.
  * Returns the sum over modules of the mean squared error (over valid rows and
  * channels); the gradient of beta times that is staged in extra_out. */
 static double hidden_loss(mtx_modular *m, const mtx_tiling *t, const float *res, const float *tres,
-                          const float **extra_out, float *extra, const uint8_t *mask, int N, int nvalid) {
+                          const double *ms, const float **extra_out, float *extra, const uint8_t *mask, int N,
+                          int nvalid) {
     const int C = m->bank.teacher.cfg.d_model;
     const size_t RC = (size_t)m->acts.cap_rows * (size_t)C;
     double sum = 0;
@@ -355,9 +370,8 @@ static double hidden_loss(mtx_modular *m, const mtx_tiling *t, const float *res,
         if (g == 1 || m->cfg.beta_hidden == 0.0f) continue;
         float *ex = extra + (size_t)i * RC;
         memset(ex, 0, sizeof(float) * (size_t)N * C);
-        const float *target = tres + (size_t)pos * RC;
-        double denom = (double)nvalid * C * target_scale(m, target, mask, N, C, nvalid);
-        sum += mtx_mse(ex, res + (size_t)(i + 1) * RC, target, mask, N, C, (float)(m->cfg.beta_hidden / denom)) / denom;
+        sum += state_mse(m, ex, res + (size_t)(i + 1) * RC, tres + (size_t)pos * RC, ms[pos], mask, N, nvalid,
+                         m->cfg.beta_hidden);
         extra_out[i] = ex;
     }
     return sum;
@@ -383,18 +397,17 @@ static double local_loss_grad(mtx_modular *m, const mtx_batch *b, uint64_t step,
             const int j = k - m->bank.enc_first[gi];
             const float *x = m->tacts.enc_res + (size_t)(g * j) * RC, *t = m->tacts.enc_res + (size_t)(g * j + g) * RC;
             mtx_enc_layer_forward(la, 0, &m->bank.enc_mod[k], x, out, b, &lo, k);
-            double denom = (double)nsrc * C * target_scale(m, t, m->src_mask, Ns, C, nsrc);
             memset(la->d_res, 0, sizeof(float) * (size_t)Ns * C);
-            sum += mtx_mse(la->d_res, out, t, m->src_mask, Ns, C, (float)(m->cfg.gamma_local / denom)) / denom;
+            sum += state_mse(m, la->d_res, out, t, m->enc_ms[g * j + g], m->src_mask, Ns, nsrc, m->cfg.gamma_local);
             mtx_enc_layer_backward(la, 0, &m->bank.enc_mod[k], &m->genc[k], x, la->d_res, b, &lo, k);
         }
         for (int k = m->bank.dec_first[gi]; k < m->bank.dec_first[gi + 1]; k++) {
             const int j = k - m->bank.dec_first[gi];
             const float *x = m->tacts.dec_res + (size_t)(g * j) * RC, *t = m->tacts.dec_res + (size_t)(g * j + g) * RC;
             mtx_dec_layer_forward(la, 0, &m->bank.dec_mod[k], x, m->tacts.enc_out, dout, b, &lo, k);
-            double denom = (double)b->n_tgt * C * target_scale(m, t, m->tgt_mask, Nt, C, b->n_tgt);
             memset(la->d_res, 0, sizeof(float) * (size_t)Nt * C);
-            sum += mtx_mse(la->d_res, dout, t, m->tgt_mask, Nt, C, (float)(m->cfg.gamma_local / denom)) / denom;
+            sum += state_mse(m, la->d_res, dout, t, m->dec_ms[g * j + g], m->tgt_mask, Nt, b->n_tgt,
+                             m->cfg.gamma_local);
             /* the teacher's encoder output is frozen: no gradient for it */
             mtx_dec_layer_backward(la, 0, &m->bank.dec_mod[k], &m->gdec[k], x, m->tacts.enc_out, la->d_res,
                                    NULL, b, &lo, k);
@@ -448,9 +461,12 @@ mtx_status mtx_modular_loss_grad(mtx_modular *m, const mtx_assembly *a, const mt
         for (int x = 0; x < b->S; x++) nsrc += (m->src_mask[i * b->S + x] = x < b->src_len[i]);
     for (int r = 0; r < Nt; r++) m->tgt_mask[r] = b->tgt_out[r] >= 0;
     const size_t RC = (size_t)m->acts.cap_rows * (size_t)mc->d_model;
-    double hid = hidden_loss(m, &a->enc, m->acts.enc_res, m->tacts.enc_res, m->acts.enc_dres_extra,
+    /* normalisers once per batch: the hybrid's modules and the local term share the teacher targets */
+    depth_scales(m, m->enc_ms, mc->num_layers, m->tacts.enc_res, m->src_mask, Ns, nsrc);
+    depth_scales(m, m->dec_ms, mc->num_decoder_layers, m->tacts.dec_res, m->tgt_mask, Nt, b->n_tgt);
+    double hid = hidden_loss(m, &a->enc, m->acts.enc_res, m->tacts.enc_res, m->enc_ms, m->acts.enc_dres_extra,
                              m->extra, m->src_mask, Ns, nsrc);
-    hid += hidden_loss(m, &a->dec, m->acts.dec_res, m->tacts.dec_res, m->acts.dec_dres_extra,
+    hid += hidden_loss(m, &a->dec, m->acts.dec_res, m->tacts.dec_res, m->dec_ms, m->acts.dec_dres_extra,
                        m->extra + (size_t)mc->num_layers * RC, m->tgt_mask, Nt, b->n_tgt);
     if (!isfinite(ce) || !isfinite(kd) || !isfinite(hid))
         return mtx_set_error(MTX_ERR_NUMERIC, "step %llu: loss is not finite", (unsigned long long)step + 1);
