@@ -1,4 +1,5 @@
-/* cli_model.c - `modtx eval`, `modtx predict` and `modtx info`. */
+/* cli_model.c - `modtx eval`, `modtx predict`, `modtx info` and `modtx average`. */
+#include "average.h"
 #include "checkpoint.h"
 #include "cli.h"
 #include "data.h"
@@ -273,5 +274,36 @@ int mtx_cmd_info(int argc, char **argv) {
     }
     cJSON_Delete(root);
     mtx_bundle_free(&b);
+    return 0;
+}
+
+static const char average_help[] =
+    "usage: modtx average --out DIR MODEL MODEL [MODEL...]\n"
+    "\n"
+    "Writes to DIR the model whose every weight is the mean of that weight in the\n"
+    "given model directories (2 to 64). They must share the architecture and the\n"
+    "vocabularies, and should share a starting point: fine-tuning restarts of one\n"
+    "model with different seeds (train --init), or checkpoints of one run. The\n"
+    "result keeps the first model's data provenance (eval finds its splits) and\n"
+    "lists its inputs (modtx info). Module banks are refused: assemble first.\n";
+
+int mtx_cmd_average(int argc, char **argv) {
+    const char *out = NULL;
+    char *pos[MTX_AVERAGE_MAX + 1];
+    int npos = 0;
+    const mtx_opt opts[] = { { "--out", &out, NULL } };
+    int r = mtx_parse_opts(argc, argv, opts, 1, average_help, pos, MTX_AVERAGE_MAX, &npos);
+    if (r) return r == 1 ? 0 : 2;
+    if (!out || npos < 2) {
+        fprintf(stderr, "modtx average: --out and at least two model directories are required (see --help)\n");
+        return 2;
+    }
+    char cmd[4096] = "modtx";
+    for (int i = 0; i < argc; i++) {
+        size_t l = strlen(cmd);
+        snprintf(cmd + l, sizeof cmd - l, " %s", argv[i]);
+    }
+    if (mtx_average_models((const char *const *)pos, npos, out, cmd)) return mtx_fail("average");
+    fprintf(stderr, "modtx average: mean of %d models written to %s\n", npos, out);
     return 0;
 }

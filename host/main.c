@@ -18,6 +18,7 @@ static const struct {
     { "modularize", mtx_cmd_modularize, "train a bank of modularized layers from a teacher" },
     { "assemble", mtx_cmd_assemble, "write the assembly of a bank for a compression ratio" },
     { "sweep", mtx_cmd_sweep, "evaluate every reachable compression ratio of a bank" },
+    { "average", mtx_cmd_average, "average the weights of models that share a starting point" },
     { "bench", mtx_cmd_bench, "measure training throughput against OpenBLAS peak" },
 };
 

@@ -20,6 +20,7 @@
 #include <unistd.h>
 
 #include "testutil.h"
+#include "checkpoint.h"
 #include "config.h"
 #include "data.h"
 #include "fsutil.h"
@@ -856,6 +857,88 @@ static void test_init_errors(void) {
     CU_ASSERT_FALSE(mtx_file_exists(out));
 }
 
+/* Provenance string "modtx".key of dir/config.json, or "" (static buffer). */
+static const char *provenance_str(const char *dir, const char *key) {
+    static char buf[MTX_PATH_MAX];
+    buf[0] = 0;
+    char path[MTX_PATH_MAX];
+    if (mtx_path_join(path, sizeof path, dir, "config.json") != MTX_OK) return buf;
+    char *text = slurp(path);
+    cJSON *root = text ? cJSON_Parse(text) : NULL;
+    const cJSON *p = root ? cJSON_GetObjectItemCaseSensitive(root, "modtx") : NULL;
+    const cJSON *v = p ? cJSON_GetObjectItemCaseSensitive(p, key) : NULL;
+    if (cJSON_IsString(v)) snprintf(buf, sizeof buf, "%s", v->valuestring);
+    cJSON_Delete(root);
+    free(text);
+    return buf;
+}
+
+/* average: every weight is the mean of the inputs' (rounded once from the
+ * double sum); a model averaged with itself is itself bit for bit; the result
+ * evaluates and records its inputs; bad inputs give one line and no output. */
+static void test_average(void) {
+    CU_ASSERT_FATAL(bin_ok());
+    CU_ASSERT_FATAL(g_trained);
+    char ft[MTX_PATH_MAX], avg[MTX_PATH_MAX], self[MTX_PATH_MAX];
+    snprintf(ft, sizeof ft, "%s", tmp_path("ft", 0)); /* written by test_init_finetune */
+    snprintf(avg, sizeof avg, "%s", tmp_path("avg", 0));
+    snprintf(self, sizeof self, "%s", tmp_path("avg_self", 0));
+    run_result r = RUN("average", "--out", avg, g_model, ft);
+    CU_ASSERT_EQUAL(r.status, 0);
+    if (r.status != 0) show("average", &r);
+    run_free(&r);
+    mtx_bundle a, b, m;
+    CU_ASSERT_EQUAL_FATAL(mtx_bundle_load(g_model, &a), MTX_OK);
+    CU_ASSERT_EQUAL_FATAL(mtx_bundle_load(ft, &b), MTX_OK);
+    CU_ASSERT_EQUAL_FATAL(mtx_bundle_load(avg, &m), MTX_OK);
+    CU_ASSERT_EQUAL_FATAL(m.model.n_params, a.model.n_params);
+    size_t wrong = 0, moved = 0;
+    for (size_t k = 0; k < a.model.n_params; k++) {
+        float want = (float)(((double)a.model.params[k] + (double)b.model.params[k]) / 2);
+        if (memcmp(&want, &m.model.params[k], sizeof want)) wrong++;
+        if (a.model.params[k] != b.model.params[k]) moved++;
+    }
+    CU_ASSERT_EQUAL(wrong, 0);
+    CU_ASSERT_TRUE(moved > a.model.n_params / 2); /* the inputs really differ */
+    mtx_bundle_free(&m);
+    r = RUN("average", "--out", self, g_model, g_model, g_model);
+    CU_ASSERT_EQUAL(r.status, 0);
+    run_free(&r);
+    CU_ASSERT_EQUAL_FATAL(mtx_bundle_load(self, &m), MTX_OK);
+    CU_ASSERT_EQUAL(memcmp(m.model.params, a.model.params, a.model.n_params * sizeof(float)), 0);
+    mtx_bundle_free(&m);
+    mtx_bundle_free(&a);
+    mtx_bundle_free(&b);
+    CU_ASSERT_STRING_EQUAL(provenance_str(avg, "kind"), "average");
+    CU_ASSERT_TRUE(same_file(avg, g_model, "source_vocab.txt") && same_file(avg, g_model, "target_vocab.txt"));
+    r = RUN("eval", "--model", avg, "--json");
+    CU_ASSERT_EQUAL(r.status, 0);
+    CU_ASSERT_TRUE(has(r.out, "\"wer\""));
+    run_free(&r);
+    r = RUN("info", "--model", avg);
+    CU_ASSERT_TRUE(r.status == 0 && has(r.out, "averaged_from") && has(r.out, ft));
+    run_free(&r);
+
+    /* one model; the output among the inputs; a missing input */
+    char bad[MTX_PATH_MAX], nowhere[MTX_PATH_MAX];
+    snprintf(bad, sizeof bad, "%s", tmp_path("avg_bad", 0));
+    snprintf(nowhere, sizeof nowhere, "%s", tmp_path("nowhere", 0));
+    r = RUN("average", "--out", bad, g_model);
+    CU_ASSERT_EQUAL(r.status, 2);
+    CU_ASSERT_TRUE(one_line(r.err));
+    run_free(&r);
+    r = RUN("average", "--out", g_model, g_model, ft);
+    CU_ASSERT_EQUAL(r.status, 1);
+    CU_ASSERT_TRUE(one_line(r.err) && has(r.err, "also an input"));
+    run_free(&r);
+    r = RUN("average", "--out", bad, g_model, nowhere);
+    CU_ASSERT_EQUAL(r.status, 1);
+    CU_ASSERT_TRUE(one_line(r.err) && has(r.err, nowhere));
+    if (!one_line(r.err)) show("average, missing input", &r);
+    run_free(&r);
+    CU_ASSERT_FALSE(mtx_file_exists(bad));
+}
+
 /* A run started with --init resumes with --resume alone, exactly: with a
  * constant rate after warm-up (so the schedule does not depend on
  * max_steps), 20 steps then a resume to 40 equal 40 uninterrupted steps. */
@@ -993,5 +1076,6 @@ void mtx_suite_cli(void) {
     CU_add_test(s, "train --init, other architecture: one line naming the key", test_init_mismatch);
     CU_add_test(s, "train --init with --resume, missing init dir: one line", test_init_errors);
     CU_add_test(s, "a run started with --init resumes exactly", test_init_resume);
+    CU_add_test(s, "average: element-wise mean, self-average exact, errors", test_average);
     CU_add_test(s, "modularize, assemble, eval and sweep end to end", test_modular_pipeline);
 }
