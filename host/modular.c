@@ -43,6 +43,7 @@ mtx_modular_config mtx_modular_config_default(void) {
     c.alpha_kd = 1.0f;
     c.beta_hidden = 0.1f;
     c.gamma_local = 0.0f;
+    c.local_rate = 1.0f;
     c.hidden_relative = 0;
     c.temperature = 2.0f;
     c.rate_slope = 0.0f; /* set from max_steps when not given: reach 1 at 60% */
@@ -122,7 +123,7 @@ mtx_status mtx_modular_config_load(const char *path, mtx_modular_config *c) {
             if (c->hidden_relative < 0) st = mtx_set_error(MTX_ERR_FORMAT, "%s: hidden_norm must be \"absolute\" or \"relative\"", path);
         } else {
             float *f = !strcmp(k, "alpha_kd") ? &c->alpha_kd : !strcmp(k, "beta_hidden") ? &c->beta_hidden
-                     : !strcmp(k, "gamma_local") ? &c->gamma_local
+                     : !strcmp(k, "gamma_local") ? &c->gamma_local : !strcmp(k, "local_rate") ? &c->local_rate
                      : !strcmp(k, "temperature") ? &c->temperature : !strcmp(k, "replace_rate_slope") ? &c->rate_slope
                      : !strcmp(k, "replace_rate_base") ? &c->rate_base : !strcmp(k, "dropout_rate") ? &c->dropout : NULL;
             if (!f) st = mtx_set_error(MTX_ERR_FORMAT, "%s: unknown key '%s'", path, k);
@@ -138,6 +139,8 @@ mtx_status mtx_modular_config_load(const char *path, mtx_modular_config *c) {
     if (!st) st = mtx_train_config_validate(&c->opt);
     if (!st && !(c->temperature > 0)) st = mtx_set_error(MTX_ERR_FORMAT, "%s: temperature must be > 0", path);
     if (!st && !(c->dropout < 1)) st = mtx_set_error(MTX_ERR_FORMAT, "%s: dropout_rate must be < 1", path);
+    if (!st && !(c->local_rate > 0 && c->local_rate <= 1))
+        st = mtx_set_error(MTX_ERR_FORMAT, "%s: local_rate must be in (0, 1]", path);
     if (!st && c->rate_base > 1.0f) st = mtx_set_error(MTX_ERR_FORMAT, "%s: replace_rate_base must be in [0, 1]", path);
     c->slope_given = slope_given;
     if (!st && !slope_given) c->rate_slope = (1.0f - c->rate_base) / (0.6f * (float)c->opt.max_steps);
@@ -154,6 +157,7 @@ char *mtx_modular_config_to_json(const mtx_modular_config *c) {
     cJSON_AddNumberToObject(o, "alpha_kd", c->alpha_kd);
     cJSON_AddNumberToObject(o, "beta_hidden", c->beta_hidden);
     cJSON_AddNumberToObject(o, "gamma_local", c->gamma_local);
+    cJSON_AddNumberToObject(o, "local_rate", c->local_rate);
     cJSON_AddStringToObject(o, "hidden_norm", c->hidden_relative ? "relative" : "absolute");
     cJSON_AddNumberToObject(o, "temperature", c->temperature);
     cJSON_AddNumberToObject(o, "replace_rate_slope", c->rate_slope);
@@ -377,12 +381,23 @@ static double hidden_loss(mtx_modular *m, const mtx_tiling *t, const float *res,
     return sum;
 }
 
-/* The local term: every module of the bank applied to the frozen teacher's
- * residual stream at the start of its span (decoder modules attend to the
- * teacher's encoder output), compared with the teacher state at the end of
- * its span. Needs the teacher activations of this batch (m->tacts). Adds
- * gamma times its gradient into m->grad; returns the sum over modules of the
- * (normalised) MSE. Dropout streams are apart from the hybrid's. */
+/* Whether module k (encoder modules first, then decoder modules) takes part
+ * in the local term at this step: always at local_rate 1, else a seeded coin
+ * per (step, module), so a run and its resume draw the same modules. */
+static int local_on(const mtx_modular *m, uint64_t step, int k) {
+    if (m->cfg.gamma_local <= 0) return 0;
+    if (m->cfg.local_rate >= 1.0f) return 1;
+    uint64_t h = mtx_hash64(m->cfg.opt.seed ^ 0x6c6f63616c72ull ^ mtx_hash64(step * 4096u + (uint64_t)k));
+    return (double)(h >> 11) * 0x1.0p-53 < (double)m->cfg.local_rate;
+}
+
+/* The local term: each module of the bank (each drawn one, see local_on)
+ * applied to the frozen teacher's residual stream at the start of its span
+ * (decoder modules attend to the teacher's encoder output), compared with the
+ * teacher state at the end of its span. Needs the teacher activations of
+ * this batch (m->tacts). Adds gamma times its gradient into m->grad; returns
+ * the sum over the drawn modules of the (normalised) MSE. Dropout streams
+ * are apart from the hybrid's. */
 static double local_loss_grad(mtx_modular *m, const mtx_batch *b, uint64_t step, int nsrc) {
     const mtx_model_config *mc = &m->bank.teacher.cfg;
     const int C = mc->d_model, Ns = b->B * b->S, Nt = b->B * b->T;
@@ -394,6 +409,7 @@ static double local_loss_grad(mtx_modular *m, const mtx_batch *b, uint64_t step,
     for (int gi = 0; gi < m->bank.n_gran; gi++) {
         const int g = m->bank.gran[gi];
         for (int k = m->bank.enc_first[gi]; k < m->bank.enc_first[gi + 1]; k++) {
+            if (!local_on(m, step, k)) continue;
             const int j = k - m->bank.enc_first[gi];
             const float *x = m->tacts.enc_res + (size_t)(g * j) * RC, *t = m->tacts.enc_res + (size_t)(g * j + g) * RC;
             mtx_enc_layer_forward(la, 0, &m->bank.enc_mod[k], x, out, b, &lo, k);
@@ -402,6 +418,7 @@ static double local_loss_grad(mtx_modular *m, const mtx_batch *b, uint64_t step,
             mtx_enc_layer_backward(la, 0, &m->bank.enc_mod[k], &m->genc[k], x, la->d_res, b, &lo, k);
         }
         for (int k = m->bank.dec_first[gi]; k < m->bank.dec_first[gi + 1]; k++) {
+            if (!local_on(m, step, m->bank.enc_first[m->bank.n_gran] + k)) continue;
             const int j = k - m->bank.dec_first[gi];
             const float *x = m->tacts.dec_res + (size_t)(g * j) * RC, *t = m->tacts.dec_res + (size_t)(g * j + g) * RC;
             mtx_dec_layer_forward(la, 0, &m->bank.dec_mod[k], x, m->tacts.enc_out, dout, b, &lo, k);
@@ -506,8 +523,8 @@ mtx_status mtx_modular_step(mtx_modular *m, mtx_modular_stats *s) {
     mtx_status st = mtx_modular_loss_grad(m, &a, &m->bb.b, (uint64_t)m->step, NULL, s);
     if (st) return st;
     const int ne = m->bank.enc_first[m->cfg.n_gran];
-    /* with the local term every module has a gradient */
-    memset(m->used, m->cfg.gamma_local > 0, (size_t)(ne + m->bank.dec_first[m->cfg.n_gran]));
+    /* modules of the local term have a gradient (all of them at local_rate 1) */
+    for (int k = 0; k < ne + m->bank.dec_first[m->cfg.n_gran]; k++) m->used[k] = (uint8_t)local_on(m, (uint64_t)m->step, k);
     for (int i = 0; i < a.enc.n; i++)
         if (a.enc.g[i] > 1) m->used[mtx_bank_enc_module(&m->bank, a.enc.g[i], a.enc.j[i]) - m->bank.enc_mod] = 1;
     for (int i = 0; i < a.dec.n; i++)

@@ -7,7 +7,8 @@
  *                  hybrid, teacher hidden state at the same depth)
  *        + gamma * sum over every module of the bank of MSE(module applied to
  *                  the teacher state at its span start, teacher state at its
- *                  span end)   (the local term: every module learns every step)
+ *                  span end)   (the local term: every module learns every step;
+ *                  with local_rate < 1, a seeded draw of modules per step)
  * With hidden_norm "relative" each MSE is divided by the mean square of the
  * teacher state it is compared with (the residual stream grows with depth).
  * Only module parameters are updated. */
@@ -24,6 +25,7 @@ typedef struct {
     float alpha_kd;        /* weight of the KL term */
     float beta_hidden;     /* weight of the hidden-state MSE term (modules inside the hybrid) */
     float gamma_local;     /* weight of the local term (every module on teacher states) */
+    float local_rate;      /* share of the modules drawn into the local term each step, (0, 1] (1: all) */
     int hidden_relative;   /* hidden_norm: 0 "absolute" (plain MSE), 1 "relative" */
     float temperature;     /* KD temperature tau */
     float rate_slope;      /* replacement rate p = min(1, rate_slope * step + rate_base) */

@@ -357,6 +357,56 @@ static void test_local_term_trains_every_module(void) {
     mtx_modular_free(m);
 }
 
+/* local_rate < 1: each step trains a seeded draw of the modules through the
+ * local term (some, not all, move in one step with the hybrid free of
+ * modules), every module is drawn within a few steps, and the drawn set is a
+ * function of the step (two trainers agree bit for bit). */
+static void test_local_rate_draws_modules(void) {
+    mtx_modular_config c = tiny_modular();
+    c.alpha_kd = 0.0f;
+    c.beta_hidden = 0.0f;
+    c.gamma_local = 1.0f;
+    c.local_rate = 0.5f;
+    c.hidden_relative = 1;
+    c.rate_base = 0.0f;
+    c.rate_slope = 0.0f;
+    c.opt.max_steps = 30;
+    c.opt.warmup_steps = 1;
+    mtx_modular *m, *m2;
+    CU_ASSERT_EQUAL_FATAL(mtx_modular_new(&m, &c, &g_teacher, &g_data), MTX_OK);
+    CU_ASSERT_EQUAL_FATAL(mtx_modular_new(&m2, &c, &g_teacher, &g_data), MTX_OK);
+    const mtx_bank *b = mtx_modular_bank(m);
+    const mtx_model_config *mc = &g_teacher.cfg;
+    float *mod0 = malloc(b->n_mod * sizeof(float));
+    CU_ASSERT_FATAL(mod0 != NULL);
+    memcpy(mod0, b->mod, b->n_mod * sizeof(float));
+    int total = 0;
+    for (int step = 0; step < 30; step++) {
+        mtx_modular_stats s;
+        CU_ASSERT_EQUAL_FATAL(mtx_modular_step(m, &s), MTX_OK);
+        CU_ASSERT_EQUAL_FATAL(mtx_modular_step(m2, NULL), MTX_OK);
+        int moved = 0;
+        total = 0;
+        for (int gi = 0; gi < b->n_gran; gi++)
+            for (int j = 0; j < 6 / b->gran[gi]; j++) {
+                const mtx_enc_layer *e = mtx_bank_enc_module(b, b->gran[gi], j);
+                const mtx_dec_layer *d = mtx_bank_dec_module(b, b->gran[gi], j);
+                moved += !!memcmp(e->ln1, mod0 + (e->ln1 - b->mod), mtx_enc_layer_size(mc) * sizeof(float));
+                moved += !!memcmp(d->ln1, mod0 + (d->ln1 - b->mod), mtx_dec_layer_size(mc) * sizeof(float));
+                total += 2;
+            }
+        if (step == 0) {
+            CU_ASSERT(moved > 0 && moved < total);
+            if (!(moved > 0 && moved < total)) fprintf(stderr, "\n    first step moved %d of %d modules\n", moved, total);
+        }
+        if (step == 29) CU_ASSERT_EQUAL(moved, total);
+    }
+    CU_ASSERT_EQUAL(memcmp(b->mod, mtx_modular_bank(m2)->mod, b->n_mod * sizeof(float)), 0);
+    free(mod0);
+    mtx_modular_free(m);
+    mtx_modular_free(m2);
+}
+
 /* Module init per granularity: m(g, j) starts as teacher layer g*j + 0,
  * (g-1)/2 or g-1 for first, middle, last. */
 static void test_init_per_granularity(void) {
@@ -392,6 +442,9 @@ static void test_modular_config_keys(void) {
         { "{\"init\":3}", 0, "init must be" },
         { "{\"hidden_norm\":\"cosine\"}", 0, "hidden_norm must be" },
         { "{\"gamma_local\":-1}", 0, "gamma_local must be a number" },
+        { "{\"local_rate\":0}", 0, "local_rate must be in (0, 1]" },
+        { "{\"local_rate\":1.5}", 0, "local_rate must be in (0, 1]" },
+        { "{\"local_rate\":0.25}", 1, NULL },
     };
     for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
         FILE *f = fopen(path, "w");
@@ -507,6 +560,7 @@ void mtx_suite_modular(void) {
     CU_add_test(s, "training leaves the teacher untouched and lowers 6x dev loss", test_teacher_frozen_and_dev_loss_drops);
     CU_add_test(s, "modularize objective vs finite differences", test_modular_objective_grad);
     CU_add_test(s, "local term trains every module, in the hybrid or not", test_local_term_trains_every_module);
+    CU_add_test(s, "local_rate: a seeded draw of modules per step, all within 30", test_local_rate_draws_modules);
     CU_add_test(s, "module init per granularity", test_init_per_granularity);
     CU_add_test(s, "modularize config keys and their errors", test_modular_config_keys);
     CU_add_test(s, "modularize resume equals uninterrupted training", test_modular_resume_exact);
