@@ -33,6 +33,10 @@ typedef struct {
 int mtx_parse_opts(int argc, char **argv, const mtx_opt *opts, int n_opts, const char *help,
                    char **pos, int max_pos, int *n_pos);
 
+/* "modtx " followed by argv[0..argc) joined by spaces (truncated to cap):
+ * the command line recorded in a model's provenance. */
+void mtx_cli_command_line(char *cmd, size_t cap, int argc, char **argv);
+
 /* Prints "modtx CMD: <last error>" to stderr and returns 1. */
 int mtx_fail(const char *cmd);
 

@@ -57,3 +57,11 @@ long mtx_opt_int(const char *cmd, const char *name, const char *s, long lo, long
     }
     return v;
 }
+
+void mtx_cli_command_line(char *cmd, size_t cap, int argc, char **argv) {
+    snprintf(cmd, cap, "modtx");
+    for (int i = 0; i < argc; i++) {
+        size_t l = strlen(cmd);
+        snprintf(cmd + l, cap - l, " %s", argv[i]);
+    }
+}

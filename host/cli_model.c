@@ -298,11 +298,8 @@ int mtx_cmd_average(int argc, char **argv) {
         fprintf(stderr, "modtx average: --out and at least two model directories are required (see --help)\n");
         return 2;
     }
-    char cmd[4096] = "modtx";
-    for (int i = 0; i < argc; i++) {
-        size_t l = strlen(cmd);
-        snprintf(cmd + l, sizeof cmd - l, " %s", argv[i]);
-    }
+    char cmd[4096];
+    mtx_cli_command_line(cmd, sizeof cmd, argc, argv);
     if (mtx_average_models((const char *const *)pos, npos, out, cmd)) return mtx_fail("average");
     fprintf(stderr, "modtx average: mean of %d models written to %s\n", npos, out);
     return 0;

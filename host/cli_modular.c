@@ -15,14 +15,6 @@
 #define MTX_MAX_BASELINES 8
 
 
-static void join_args(char *cmd, size_t cap, int argc, char **argv) {
-    snprintf(cmd, cap, "modtx");
-    for (int i = 0; i < argc; i++) {
-        size_t l = strlen(cmd);
-        snprintf(cmd + l, cap - l, " %s", argv[i]);
-    }
-}
-
 static const char modularize_help[] =
     "usage: modtx modularize --teacher DIR --out DIR [--config FILE] [--resume] [--threads N]\n"
     "\n"
@@ -50,7 +42,7 @@ int mtx_cmd_modularize(int argc, char **argv) {
         return 2;
     }
     char cmd[2048];
-    join_args(cmd, sizeof cmd, argc, argv);
+    mtx_cli_command_line(cmd, sizeof cmd, argc, argv);
     int tty = isatty(2);
     mtx_status st = mtx_modularize_run(teacher, out, config, resume, (int)threads, cmd, mtx_cli_progress, &tty);
     if (tty) fputc('\n', stderr);
@@ -140,7 +132,7 @@ int mtx_cmd_assemble(int argc, char **argv) {
     memset(&m, 0, sizeof m);
     if (!st) st = mtx_assembly_to_model(&bd.bank, &a, &m);
     char cmd[2048];
-    join_args(cmd, sizeof cmd, argc, argv);
+    mtx_cli_command_line(cmd, sizeof cmd, argc, argv);
     char *prov = st ? NULL : assembly_provenance(&bd, model, &a, strat_s, cmd);
     if (!st) st = mtx_bundle_save(out, &m, &bd.teacher.src_vocab, &bd.teacher.tgt_vocab, prov, MTX_DT_F32, NULL);
     if (!st) {

@@ -68,11 +68,8 @@ int mtx_cmd_train(int argc, char **argv) {
         fprintf(stderr, "modtx train: --init starts a new run and cannot be combined with --resume (a run started with --init resumes with --resume alone)\n");
         return 2;
     }
-    char cmd[2048] = "modtx";
-    for (int i = 0; i < argc; i++) {
-        size_t l = strlen(cmd);
-        snprintf(cmd + l, sizeof cmd - l, " %s", argv[i]);
-    }
+    char cmd[2048];
+    mtx_cli_command_line(cmd, sizeof cmd, argc, argv);
     int tty = isatty(2);
     mtx_status st = mtx_train_run(config, out, resume, init, (int)threads, cmd, mtx_cli_progress, &tty);
     if (tty) fputc('\n', stderr);
