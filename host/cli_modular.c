@@ -292,6 +292,7 @@ static const char sweep_help[] =
 int mtx_cmd_sweep(int argc, char **argv) {
     const char *model = NULL, *split = "test", *strat_s = "search", *dw_s = "1000", *out = NULL, *baselines = NULL;
     int json = 0;
+    const double t_start = mtx_now_s();
     const mtx_opt opts[] = { { "--model", &model, NULL }, { "--split", &split, NULL },
                              { "--strategy", &strat_s, NULL }, { "--dev-words", &dw_s, NULL },
                              { "--out", &out, NULL }, { "--json", NULL, &json },
@@ -344,7 +345,7 @@ int mtx_cmd_sweep(int argc, char **argv) {
     mtx_scored_assembly *scored = NULL;
     int nscored = 0;
     if (!st && strat == MTX_STRATEGY_SEARCH) {
-        if (!json) fprintf(stderr, "sweep: scoring every assembly on the first %ld dev words\n", dev_words);
+        if (!json) fprintf(stderr, "sweep: scoring every assembly on the first %ld dev words (%.0f s)\n", dev_words, mtx_now_s() - t_start);
         st = mtx_assembly_search_all(b, &d.dev, (int)dev_words, &lens, &scored, &nscored);
     }
     for (int i = 0; !st && i < nr; i++) {
@@ -378,7 +379,7 @@ int mtx_cmd_sweep(int argc, char **argv) {
         mtx_tiling_format(&a.enc, row->enc, sizeof row->enc);
         mtx_tiling_format(&a.dec, row->dec, sizeof row->dec);
         n++;
-        if (!json) fprintf(stderr, "sweep: %.2fx done (%d/%d)\n", row->ratio, i + 1, nr);
+        if (!json) fprintf(stderr, "sweep: %.2fx done (%d/%d, %.0f s)\n", row->ratio, i + 1, nr, mtx_now_s() - t_start);
     }
     /* baselines: the teacher with layers dropped, no training; every other
      * layer (LayerDrop-style), and the best subset of the same size per stack
@@ -417,6 +418,7 @@ int mtx_cmd_sweep(int argc, char **argv) {
         }
         if (!st) st = pruned_row(b, be, bdm, e, "pruned*", &lens, &rows[n]);
         if (!st) n++;
+        if (!st && !json) fprintf(stderr, "sweep: pruned %.2fx done (%.0f s)\n", (double)(c->num_layers + c->num_decoder_layers) / (ke + kd), mtx_now_s() - t_start);
     }
     /* separately distilled students: the smallest assembly of each baseline bank */
     char blist[4096];
