@@ -44,6 +44,7 @@ mtx_modular_config mtx_modular_config_default(void) {
     c.beta_hidden = 0.1f;
     c.gamma_local = 0.0f;
     c.local_rate = 1.0f;
+    c.match_rate = 0.0f;
     c.hidden_relative = 0;
     c.temperature = 2.0f;
     c.rate_slope = 0.0f; /* set from max_steps when not given: reach 1 at 60% */
@@ -124,6 +125,7 @@ mtx_status mtx_modular_config_load(const char *path, mtx_modular_config *c) {
         } else {
             float *f = !strcmp(k, "alpha_kd") ? &c->alpha_kd : !strcmp(k, "beta_hidden") ? &c->beta_hidden
                      : !strcmp(k, "gamma_local") ? &c->gamma_local : !strcmp(k, "local_rate") ? &c->local_rate
+                     : !strcmp(k, "match_rate") ? &c->match_rate
                      : !strcmp(k, "temperature") ? &c->temperature : !strcmp(k, "replace_rate_slope") ? &c->rate_slope
                      : !strcmp(k, "replace_rate_base") ? &c->rate_base : !strcmp(k, "dropout_rate") ? &c->dropout : NULL;
             if (!f) st = mtx_set_error(MTX_ERR_FORMAT, "%s: unknown key '%s'", path, k);
@@ -141,6 +143,7 @@ mtx_status mtx_modular_config_load(const char *path, mtx_modular_config *c) {
     if (!st && !(c->dropout < 1)) st = mtx_set_error(MTX_ERR_FORMAT, "%s: dropout_rate must be < 1", path);
     if (!st && !(c->local_rate > 0 && c->local_rate <= 1))
         st = mtx_set_error(MTX_ERR_FORMAT, "%s: local_rate must be in (0, 1]", path);
+    if (!st && c->match_rate > 1.0f) st = mtx_set_error(MTX_ERR_FORMAT, "%s: match_rate must be in [0, 1]", path);
     if (!st && c->rate_base > 1.0f) st = mtx_set_error(MTX_ERR_FORMAT, "%s: replace_rate_base must be in [0, 1]", path);
     c->slope_given = slope_given;
     if (!st && !slope_given) c->rate_slope = (1.0f - c->rate_base) / (0.6f * (float)c->opt.max_steps);
@@ -158,6 +161,7 @@ char *mtx_modular_config_to_json(const mtx_modular_config *c) {
     cJSON_AddNumberToObject(o, "beta_hidden", c->beta_hidden);
     cJSON_AddNumberToObject(o, "gamma_local", c->gamma_local);
     cJSON_AddNumberToObject(o, "local_rate", c->local_rate);
+    cJSON_AddNumberToObject(o, "match_rate", c->match_rate);
     cJSON_AddStringToObject(o, "hidden_norm", c->hidden_relative ? "relative" : "absolute");
     cJSON_AddNumberToObject(o, "temperature", c->temperature);
     cJSON_AddNumberToObject(o, "replace_rate_slope", c->rate_slope);
@@ -204,7 +208,10 @@ void mtx_modular_sample(const mtx_modular_config *c, int Le, int Ld, int64_t ste
     mtx_rng_seed(&r, c->opt.seed ^ mtx_hash64((uint64_t)step + 0x51u));
     double p = replace_rate(c, step);
     sample_stack(c, Le, &r, p, &a->enc);
-    sample_stack(c, Ld, &r, p, &a->dec);
+    /* match_rate: the decoder takes the encoder's tiling (stacks of equal
+     * depth); no extra draw at 0, so such runs sample as before */
+    if (c->match_rate > 0 && Le == Ld && mtx_rng_uniform(&r) < c->match_rate) a->dec = a->enc;
+    else sample_stack(c, Ld, &r, p, &a->dec);
 }
 
 static void uniform_stack(const mtx_bank *b, int L, int g, mtx_tiling *t) {

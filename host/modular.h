@@ -26,6 +26,7 @@ typedef struct {
     float beta_hidden;     /* weight of the hidden-state MSE term (modules inside the hybrid) */
     float gamma_local;     /* weight of the local term (every module on teacher states) */
     float local_rate;      /* share of the modules drawn into the local term each step, (0, 1] (1: all) */
+    float match_rate;      /* probability that a step's decoder tiling copies the encoder's (equal depths) */
     int hidden_relative;   /* hidden_norm: 0 "absolute" (plain MSE), 1 "relative" */
     float temperature;     /* KD temperature tau */
     float rate_slope;      /* replacement rate p = min(1, rate_slope * step + rate_base) */

@@ -155,6 +155,39 @@ mtx_status mtx_modular_restore(mtx_modular *m, const char *dir) {
 
 /* ------------------------------------------------------- the whole run */
 
+/* The saved config pj with the top-level keys it lacks added, valued as in
+ * the default config (a key that came after the run was written: the run
+ * used its default), and its keys in cur_json's order so the two texts
+ * compare. Keys cur_json does not know stay, at the end. pj is consumed. */
+static cJSON *fill_missing_keys(cJSON *pj, const char *cur_json) {
+    mtx_modular_config def = mtx_modular_config_default();
+    char *dj = mtx_modular_config_to_json(&def);
+    cJSON *d = dj ? cJSON_Parse(dj) : NULL, *cur = cJSON_Parse(cur_json), *out = cJSON_CreateObject();
+    cJSON_free(dj);
+    if (!d || !cur || !out) {
+        cJSON_Delete(d);
+        cJSON_Delete(cur);
+        cJSON_Delete(out);
+        return pj;
+    }
+    for (const cJSON *it = cur->child; it; it = it->next) {
+        cJSON *have = cJSON_DetachItemFromObjectCaseSensitive(pj, it->string);
+        if (!have) {
+            const cJSON *dv = cJSON_GetObjectItemCaseSensitive(d, it->string);
+            have = dv ? cJSON_Duplicate(dv, 1) : NULL;
+        }
+        if (have) cJSON_AddItemToObject(out, it->string, have);
+    }
+    while (pj->child) {
+        cJSON *rest = cJSON_DetachItemViaPointer(pj, pj->child);
+        cJSON_AddItemToObject(out, rest->string, rest);
+    }
+    cJSON_Delete(pj);
+    cJSON_Delete(d);
+    cJSON_Delete(cur);
+    return out;
+}
+
 /* Provenance of a bank: the teacher's data provenance (so eval finds the
  * splits), the modularize config, the command and the step. */
 static char *bank_provenance(const mtx_bundle *teacher, const char *teacher_dir, const mtx_modular_config *c,
@@ -218,6 +251,9 @@ mtx_status mtx_modularize_run(const char *teacher_dir, const char *out_dir, cons
             }
             if (ms) cJSON_SetNumberValue(ms, cfg.opt.max_steps);
             if (th) cJSON_SetNumberValue(th, cfg.opt.threads);
+            /* a key the run's file lacks came after it: the run used that
+             * key's default (the objective it trained is the default's) */
+            if (pj) pj = fill_missing_keys(pj, cfg_json);
             char *p1 = pj ? cJSON_PrintUnformatted(pj) : NULL;
             if (!st && (!p1 || strcmp(p1, cfg_json)))
                 st = mtx_set_error(MTX_ERR_ARG, "cannot resume: the modularize config differs from the run in %s", out_dir);

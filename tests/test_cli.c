@@ -1061,6 +1061,45 @@ static void test_modular_pipeline(void) {
     free(v);
 }
 
+/* A bank whose saved modularize config predates a key (written before
+ * local_rate and match_rate existed) resumes: the run used their defaults;
+ * a saved value that differs from the config is still refused. */
+static void test_modular_resume_older_config(void) {
+    CU_ASSERT_FATAL(bin_ok());
+    char bank[MTX_PATH_MAX], mcfg[MTX_PATH_MAX], teacher[MTX_PATH_MAX], saved[MTX_PATH_MAX];
+    snprintf(bank, sizeof bank, "%s", tmp_path("mbank", 0)); /* written by test_modular_pipeline */
+    snprintf(mcfg, sizeof mcfg, "%s", tmp_path("mbank.json", 0));
+    snprintf(teacher, sizeof teacher, "%s", tmp_path("mteacher", 0));
+    CU_ASSERT_EQUAL_FATAL(mtx_path_join(saved, sizeof saved, bank, "modularize_config.json"), MTX_OK);
+    char *text = slurp(saved);
+    CU_ASSERT_FATAL(text != NULL);
+    cJSON *j = cJSON_Parse(text);
+    free(text);
+    CU_ASSERT_FATAL(j != NULL);
+    CU_ASSERT_TRUE(cJSON_GetObjectItemCaseSensitive(j, "match_rate") && cJSON_GetObjectItemCaseSensitive(j, "local_rate"));
+    cJSON_DeleteItemFromObjectCaseSensitive(j, "match_rate");
+    cJSON_DeleteItemFromObjectCaseSensitive(j, "local_rate");
+    char *old = cJSON_PrintUnformatted(j);
+    CU_ASSERT_FATAL(old != NULL);
+    CU_ASSERT_EQUAL_FATAL(mtx_write_file_atomic(saved, old, strlen(old)), MTX_OK);
+    cJSON_free(old);
+    run_result r = RUN("modularize", "--teacher", teacher, "--out", bank, "--config", mcfg, "--resume");
+    CU_ASSERT_EQUAL(r.status, 0);
+    if (r.status != 0) show("resume with an older saved config", &r);
+    run_free(&r);
+    /* the saved run used match_rate 0.5: not the config's 0 */
+    cJSON_AddNumberToObject(j, "match_rate", 0.5);
+    old = cJSON_PrintUnformatted(j);
+    cJSON_Delete(j);
+    CU_ASSERT_FATAL(old != NULL);
+    CU_ASSERT_EQUAL_FATAL(mtx_write_file_atomic(saved, old, strlen(old)), MTX_OK);
+    cJSON_free(old);
+    r = RUN("modularize", "--teacher", teacher, "--out", bank, "--config", mcfg, "--resume");
+    CU_ASSERT_EQUAL(r.status, 1);
+    CU_ASSERT_TRUE(one_line(r.err) && has(r.err, "differs"));
+    run_free(&r);
+}
+
 void mtx_suite_cli(void) {
     CU_pSuite s = CU_add_suite("cli", suite_init, suite_clean);
     CU_add_test(s, "--help for modtx and every command", test_help);
@@ -1078,4 +1117,5 @@ void mtx_suite_cli(void) {
     CU_add_test(s, "a run started with --init resumes exactly", test_init_resume);
     CU_add_test(s, "average: element-wise mean, self-average exact, errors", test_average);
     CU_add_test(s, "modularize, assemble, eval and sweep end to end", test_modular_pipeline);
+    CU_add_test(s, "modularize resumes a run saved before newer config keys", test_modular_resume_older_config);
 }

@@ -407,6 +407,39 @@ static void test_local_rate_draws_modules(void) {
     mtx_modular_free(m2);
 }
 
+/* match_rate: at 1 the decoder tiling of every sampled assembly is the
+ * encoder's; at 0 the stacks are drawn apart (at replacement rate 1, some
+ * of 60 steps differ) and the draws equal those of a config without the key. */
+static void test_match_rate_sampling(void) {
+    mtx_modular_config c = mtx_modular_config_default();
+    c.rate_base = 1.0f;
+    c.rate_slope = 0.0f;
+    int differ0 = 0, differ1 = 0, modules1 = 0;
+    for (int64_t step = 0; step < 60; step++) {
+        mtx_assembly a0, a1;
+        c.match_rate = 0.0f;
+        mtx_modular_sample(&c, 6, 6, step, &a0);
+        c.match_rate = 1.0f;
+        mtx_modular_sample(&c, 6, 6, step, &a1);
+        differ0 += a0.dec.n != a0.enc.n || memcmp(a0.dec.g, a0.enc.g, (size_t)a0.enc.n);
+        differ1 += a1.dec.n != a1.enc.n || memcmp(a1.dec.g, a1.enc.g, (size_t)a1.enc.n) ||
+                   memcmp(a1.dec.j, a1.enc.j, (size_t)a1.enc.n);
+        /* the encoder draw does not depend on match_rate */
+        CU_ASSERT_TRUE(a0.enc.n == a1.enc.n && !memcmp(a0.enc.g, a1.enc.g, (size_t)a0.enc.n));
+        for (int i = 0; i < a1.enc.n; i++) modules1 += a1.enc.g[i] > 1;
+    }
+    CU_ASSERT_EQUAL(differ1, 0);
+    CU_ASSERT_TRUE(differ0 > 10);
+    CU_ASSERT_TRUE(modules1 > 60); /* replacement rate 1: modules everywhere */
+    /* stacks of different depths: match_rate has nothing to copy */
+    c.match_rate = 1.0f;
+    mtx_assembly a;
+    mtx_modular_sample(&c, 6, 4, 3, &a);
+    int layers = 0;
+    for (int i = 0; i < a.dec.n; i++) layers += a.dec.g[i];
+    CU_ASSERT_EQUAL(layers, 4);
+}
+
 /* Module init per granularity: m(g, j) starts as teacher layer g*j + 0,
  * (g-1)/2 or g-1 for first, middle, last. */
 static void test_init_per_granularity(void) {
@@ -445,6 +478,8 @@ static void test_modular_config_keys(void) {
         { "{\"local_rate\":0}", 0, "local_rate must be in (0, 1]" },
         { "{\"local_rate\":1.5}", 0, "local_rate must be in (0, 1]" },
         { "{\"local_rate\":0.25}", 1, NULL },
+        { "{\"match_rate\":1.5}", 0, "match_rate must be in [0, 1]" },
+        { "{\"match_rate\":0.5}", 1, NULL },
     };
     for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
         FILE *f = fopen(path, "w");
@@ -561,6 +596,7 @@ void mtx_suite_modular(void) {
     CU_add_test(s, "modularize objective vs finite differences", test_modular_objective_grad);
     CU_add_test(s, "local term trains every module, in the hybrid or not", test_local_term_trains_every_module);
     CU_add_test(s, "local_rate: a seeded draw of modules per step, all within 30", test_local_rate_draws_modules);
+    CU_add_test(s, "match_rate: the decoder copies the encoder's tiling", test_match_rate_sampling);
     CU_add_test(s, "module init per granularity", test_init_per_granularity);
     CU_add_test(s, "modularize config keys and their errors", test_modular_config_keys);
     CU_add_test(s, "modularize resume equals uninterrupted training", test_modular_resume_exact);
