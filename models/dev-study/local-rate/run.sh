@@ -1,7 +1,7 @@
 #!/bin/sh
 # Dev study: how to spend the ~10-minute bank budget of `make run` (a step
 # with the local term on every module costs ~1.7 s on 2 cores, with a
-# quarter of them ~1.0 s). Three banks from the shipped teacher, one
+# quarter of them ~1.0 s). Banks from the shipped teacher, one
 # thread each, run one after another while other runs shared the machine:
 #   A: local_rate 0.25, 600 steps;
 #   C: local_rate 1, 350 steps (B, local_rate 0.5 for 500 steps, not run);
