@@ -18,7 +18,7 @@ struct mtx_modular {
     mtx_bank bank;
     float *grad, *adam_m, *adam_v; /* (n_mod) each, mirroring bank.mod */
     uint8_t *decay;                /* (n_mod) */
-    uint8_t *used;                 /* per module: in this step's assembly */
+    uint8_t *used;                 /* per module: has a gradient from the last loss_grad (assembly or local term) */
     mtx_enc_layer *genc;
     mtx_dec_layer *gdec;
     mtx_net teacher_net;
@@ -402,9 +402,9 @@ static int local_on(const mtx_modular *m, uint64_t step, int k) {
  * applied to the frozen teacher's residual stream at the start of its span
  * (decoder modules attend to the teacher's encoder output), compared with the
  * teacher state at the end of its span. Needs the teacher activations of
- * this batch (m->tacts). Adds gamma times its gradient into m->grad; returns
- * the sum over the drawn modules of the (normalised) MSE. Dropout streams
- * are apart from the hybrid's. */
+ * this batch (m->tacts). Adds gamma times its gradient into m->grad, marks
+ * the drawn modules in m->used and returns the sum over them of the
+ * (normalised) MSE. Dropout streams are apart from the hybrid's. */
 static double local_loss_grad(mtx_modular *m, const mtx_batch *b, uint64_t step, int nsrc) {
     const mtx_model_config *mc = &m->bank.teacher.cfg;
     const int C = mc->d_model, Ns = b->B * b->S, Nt = b->B * b->T;
@@ -417,6 +417,7 @@ static double local_loss_grad(mtx_modular *m, const mtx_batch *b, uint64_t step,
         const int g = m->bank.gran[gi];
         for (int k = m->bank.enc_first[gi]; k < m->bank.enc_first[gi + 1]; k++) {
             if (!local_on(m, step, k)) continue;
+            m->used[k] = 1;
             const int j = k - m->bank.enc_first[gi];
             const float *x = m->tacts.enc_res + (size_t)(g * j) * RC, *t = m->tacts.enc_res + (size_t)(g * j + g) * RC;
             mtx_enc_layer_forward(la, 0, &m->bank.enc_mod[k], x, out, b, &lo, k);
@@ -425,7 +426,9 @@ static double local_loss_grad(mtx_modular *m, const mtx_batch *b, uint64_t step,
             mtx_enc_layer_backward(la, 0, &m->bank.enc_mod[k], &m->genc[k], x, la->d_res, b, &lo, k);
         }
         for (int k = m->bank.dec_first[gi]; k < m->bank.dec_first[gi + 1]; k++) {
-            if (!local_on(m, step, m->bank.enc_first[m->bank.n_gran] + k)) continue;
+            const int kk = m->bank.enc_first[m->bank.n_gran] + k; /* index among all modules */
+            if (!local_on(m, step, kk)) continue;
+            m->used[kk] = 1;
             const int j = k - m->bank.dec_first[gi];
             const float *x = m->tacts.dec_res + (size_t)(g * j) * RC, *t = m->tacts.dec_res + (size_t)(g * j + g) * RC;
             mtx_dec_layer_forward(la, 0, &m->bank.dec_mod[k], x, m->tacts.enc_out, dout, b, &lo, k);
@@ -495,6 +498,13 @@ mtx_status mtx_modular_loss_grad(mtx_modular *m, const mtx_assembly *a, const mt
     if (!isfinite(ce) || !isfinite(kd) || !isfinite(hid))
         return mtx_set_error(MTX_ERR_NUMERIC, "step %llu: loss is not finite", (unsigned long long)step + 1);
     memset(m->grad, 0, m->bank.n_mod * sizeof(float));
+    /* modules with a gradient from this call: the hybrid's, then the local term's */
+    const int ne = m->bank.enc_first[m->bank.n_gran];
+    memset(m->used, 0, (size_t)(ne + m->bank.dec_first[m->bank.n_gran]));
+    for (int i = 0; i < a->enc.n; i++)
+        if (a->enc.g[i] > 1) m->used[mtx_bank_enc_module(&m->bank, a->enc.g[i], a->enc.j[i]) - m->bank.enc_mod] = 1;
+    for (int i = 0; i < a->dec.n; i++)
+        if (a->dec.g[i] > 1) m->used[ne + (mtx_bank_dec_module(&m->bank, a->dec.g[i], a->dec.j[i]) - m->bank.dec_mod)] = 1;
     mtx_backward(&m->acts, &net, b, &on);
     for (int i = 0; i < MTX_MAX_LAYERS; i++) m->acts.enc_dres_extra[i] = m->acts.dec_dres_extra[i] = NULL;
     double loc = m->cfg.gamma_local > 0 ? local_loss_grad(m, b, step, nsrc) : 0.0;
@@ -529,13 +539,7 @@ mtx_status mtx_modular_step(mtx_modular *m, mtx_modular_stats *s) {
     if (!s) s = &tmp;
     mtx_status st = mtx_modular_loss_grad(m, &a, &m->bb.b, (uint64_t)m->step, NULL, s);
     if (st) return st;
-    const int ne = m->bank.enc_first[m->cfg.n_gran];
-    /* modules of the local term have a gradient (all of them at local_rate 1) */
-    for (int k = 0; k < ne + m->bank.dec_first[m->cfg.n_gran]; k++) m->used[k] = (uint8_t)local_on(m, (uint64_t)m->step, k);
-    for (int i = 0; i < a.enc.n; i++)
-        if (a.enc.g[i] > 1) m->used[mtx_bank_enc_module(&m->bank, a.enc.g[i], a.enc.j[i]) - m->bank.enc_mod] = 1;
-    for (int i = 0; i < a.dec.n; i++)
-        if (a.dec.g[i] > 1) m->used[ne + (mtx_bank_dec_module(&m->bank, a.dec.g[i], a.dec.j[i]) - m->bank.dec_mod)] = 1;
+    /* m->used now marks the modules with a gradient: AdamW moves only those */
     double gn = 0;
     for (size_t i = 0; i < m->bank.n_mod; i++) gn += (double)m->grad[i] * m->grad[i];
     gn = sqrt(gn);
