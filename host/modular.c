@@ -19,6 +19,8 @@ struct mtx_modular {
     float *grad, *adam_m, *adam_v; /* (n_mod) each, mirroring bank.mod */
     uint8_t *decay;                /* (n_mod) */
     uint8_t *used;                 /* per module: has a gradient from the last loss_grad (assembly or local term) */
+    float *gacc;                   /* (n_mod) assemblies_per_step > 1: the step's gradient over its parts */
+    uint8_t *used_acc;             /* per module: has a gradient from some part of the step */
     mtx_enc_layer *genc;
     mtx_dec_layer *gdec;
     mtx_net teacher_net;
@@ -45,6 +47,7 @@ mtx_modular_config mtx_modular_config_default(void) {
     c.gamma_local = 0.0f;
     c.local_rate = 1.0f;
     c.match_rate = 0.0f;
+    c.parts = 1;
     c.hidden_relative = 0;
     c.temperature = 2.0f;
     c.rate_slope = 0.0f; /* set from max_steps when not given: reach 1 at 60% */
@@ -118,6 +121,12 @@ mtx_status mtx_modular_config_load(const char *path, mtx_modular_config *c) {
             }
         } else if (!strcmp(k, "init")) {
             init_item = it;
+        } else if (!strcmp(k, "assemblies_per_step")) {
+            if (!cJSON_IsNumber(it) || it->valuedouble != floor(it->valuedouble) || it->valuedouble < 1 ||
+                it->valuedouble > MTX_MAX_PARTS)
+                st = mtx_set_error(MTX_ERR_FORMAT, "%s: assemblies_per_step must be an integer in [1, %d]", path,
+                                   MTX_MAX_PARTS);
+            else c->parts = (int)it->valuedouble;
         } else if (!strcmp(k, "hidden_norm")) {
             const char *v = cJSON_IsString(it) ? it->valuestring : "";
             c->hidden_relative = !strcmp(v, "absolute") ? 0 : !strcmp(v, "relative") ? 1 : -1;
@@ -162,6 +171,7 @@ char *mtx_modular_config_to_json(const mtx_modular_config *c) {
     cJSON_AddNumberToObject(o, "gamma_local", c->gamma_local);
     cJSON_AddNumberToObject(o, "local_rate", c->local_rate);
     cJSON_AddNumberToObject(o, "match_rate", c->match_rate);
+    cJSON_AddNumberToObject(o, "assemblies_per_step", c->parts);
     cJSON_AddStringToObject(o, "hidden_norm", c->hidden_relative ? "relative" : "absolute");
     cJSON_AddNumberToObject(o, "temperature", c->temperature);
     cJSON_AddNumberToObject(o, "replace_rate_slope", c->rate_slope);
@@ -177,16 +187,22 @@ char *mtx_modular_config_to_json(const mtx_modular_config *c) {
 
 /* ------------------------------------------------------------ sampling */
 
-static void sample_stack(const mtx_modular_config *c, int L, mtx_rng *r, double p, mtx_tiling *t) {
+/* pref: the granularity a drawn module takes where it may start here (0: a
+ * uniform choice among those that may) */
+static void sample_stack(const mtx_modular_config *c, int L, mtx_rng *r, double p, int pref, mtx_tiling *t) {
     int g[MTX_MAX_GRAN], ng = mtx_stack_grans(L, c->gran, c->n_gran, g);
     t->n = 0;
     for (int i = 0; i < L;) {
-        int ok[MTX_MAX_GRAN], nok = 0;
+        int ok[MTX_MAX_GRAN], nok = 0, has_pref = 0;
         for (int k = 0; k < ng; k++)
-            if (i % g[k] == 0 && i + g[k] <= L) ok[nok++] = g[k];
+            if (i % g[k] == 0 && i + g[k] <= L) {
+                ok[nok++] = g[k];
+                has_pref |= g[k] == pref;
+            }
         float u = mtx_rng_uniform(r);
         if (nok && u < p) {
             int gg = ok[mtx_rng_u64(r) % (uint64_t)nok];
+            if (has_pref) gg = pref;
             t->g[t->n] = (uint8_t)gg;
             t->j[t->n++] = (uint8_t)(i / gg);
             i += gg;
@@ -204,14 +220,35 @@ static double replace_rate(const mtx_modular_config *c, int64_t step) {
 }
 
 void mtx_modular_sample(const mtx_modular_config *c, int Le, int Ld, int64_t step, mtx_assembly *a) {
+    mtx_modular_sample_part(c, Le, Ld, step, 0, a);
+}
+
+/* The k-th (rotated by r) granularity of a stack, 0 when none applies. */
+static int rotated_gran(const mtx_modular_config *c, int L, int k, uint64_t r) {
+    int g[MTX_MAX_GRAN], ng = mtx_stack_grans(L, c->gran, c->n_gran, g);
+    return ng ? g[((uint64_t)k + r) % (uint64_t)ng] : 0;
+}
+
+void mtx_modular_sample_part(const mtx_modular_config *c, int Le, int Ld, int64_t step, int part, mtx_assembly *a) {
     mtx_rng r;
     mtx_rng_seed(&r, c->opt.seed ^ mtx_hash64((uint64_t)step + 0x51u));
     double p = replace_rate(c, step);
-    sample_stack(c, Le, &r, p, &a->enc);
-    /* match_rate: the decoder takes the encoder's tiling (stacks of equal
-     * depth); no extra draw at 0, so such runs sample as before */
-    if (c->match_rate > 0 && Le == Ld && mtx_rng_uniform(&r) < c->match_rate) a->dec = a->enc;
-    else sample_stack(c, Ld, &r, p, &a->dec);
+    if (c->parts <= 1) {
+        sample_stack(c, Le, &r, p, 0, &a->enc);
+        /* match_rate: the decoder takes the encoder's tiling (stacks of equal
+         * depth); no extra draw at 0, so such runs sample as before */
+        if (c->match_rate > 0 && Le == Ld && mtx_rng_uniform(&r) < c->match_rate) a->dec = a->enc;
+        else sample_stack(c, Ld, &r, p, 0, &a->dec);
+        return;
+    }
+    /* per step: the rotations of both stacks and the match coin, shared by
+     * the parts; per part: its own stream for the walks */
+    const uint64_t re = mtx_rng_u64(&r), rd = mtx_rng_u64(&r);
+    const int match = c->match_rate > 0 && Le == Ld && mtx_rng_uniform(&r) < c->match_rate;
+    mtx_rng_seed(&r, c->opt.seed ^ mtx_hash64(((uint64_t)step << 8 | (uint64_t)part) + 0x7061727473ull));
+    sample_stack(c, Le, &r, p, rotated_gran(c, Le, part, re), &a->enc);
+    if (match) a->dec = a->enc;
+    else sample_stack(c, Ld, &r, p, rotated_gran(c, Ld, part, rd), &a->dec);
 }
 
 static void uniform_stack(const mtx_bank *b, int L, int g, mtx_tiling *t) {
@@ -283,6 +320,11 @@ mtx_status mtx_modular_new(mtx_modular **out, const mtx_modular_config *c, const
     m->adam_v = calloc(n, sizeof(float));
     m->decay = calloc(n, 1);
     m->used = calloc((size_t)(m->bank.enc_first[c->n_gran] + m->bank.dec_first[c->n_gran]) + 1, 1);
+    if (c->parts > 1) {
+        m->gacc = calloc(n, sizeof(float));
+        m->used_acc = calloc((size_t)(m->bank.enc_first[c->n_gran] + m->bank.dec_first[c->n_gran]) + 1, 1);
+        if (!m->gacc || !m->used_acc) st = mtx_set_error(MTX_ERR_NOMEM, "out of memory for the module trainer");
+    }
     m->extra = malloc(sizeof(float) * (size_t)(mc->num_layers + mc->num_decoder_layers) * (size_t)R * (size_t)C);
     m->src_mask = malloc((size_t)R);
     m->tgt_mask = malloc((size_t)R);
@@ -316,7 +358,7 @@ mtx_status mtx_modular_new(mtx_modular **out, const mtx_modular_config *c, const
 void mtx_modular_free(mtx_modular *m) {
     if (!m) return;
     mtx_bank_free(&m->bank);
-    free(m->grad); free(m->adam_m); free(m->adam_v); free(m->decay); free(m->used);
+    free(m->grad); free(m->gacc); free(m->used_acc); free(m->adam_m); free(m->adam_v); free(m->decay); free(m->used);
     free(m->genc); free(m->gdec); free(m->extra); free(m->src_mask); free(m->tgt_mask);
     mtx_acts_free(&m->acts);
     mtx_acts_free(&m->tacts);
@@ -405,11 +447,11 @@ static int local_on(const mtx_modular *m, uint64_t step, int k) {
  * this batch (m->tacts). Adds gamma times its gradient into m->grad, marks
  * the drawn modules in m->used and returns the sum over them of the
  * (normalised) MSE. Dropout streams are apart from the hybrid's. */
-static double local_loss_grad(mtx_modular *m, const mtx_batch *b, uint64_t step, int nsrc) {
+static double local_loss_grad(mtx_modular *m, const mtx_batch *b, uint64_t step, uint64_t noise, int nsrc) {
     const mtx_model_config *mc = &m->bank.teacher.cfg;
     const int C = mc->d_model, Ns = b->B * b->S, Nt = b->B * b->T;
     const size_t RC = (size_t)m->tacts.cap_rows * (size_t)C;
-    const mtx_fwd_opts lo = { m->cfg.dropout, m->cfg.opt.seed ^ 0x6c6f63616cull, step };
+    const mtx_fwd_opts lo = { m->cfg.dropout, m->cfg.opt.seed ^ 0x6c6f63616cull, noise };
     mtx_acts *la = &m->lacts;
     float *out = la->enc_res + RC, *dout = la->dec_res + RC;
     double sum = 0;
@@ -466,12 +508,13 @@ static void adamw_modules(mtx_modular *m, double lr, float clip) {
     }
 }
 
-mtx_status mtx_modular_loss_grad(mtx_modular *m, const mtx_assembly *a, const mtx_batch *b,
-                                 uint64_t step, double *loss, mtx_modular_stats *s) {
+/* noise: the dropout stream (the step, or one per part of a step) */
+static mtx_status loss_grad(mtx_modular *m, const mtx_assembly *a, const mtx_batch *b, uint64_t step,
+                            uint64_t noise, double *loss, mtx_modular_stats *s) {
     const mtx_train_config *t = &m->cfg.opt;
     const mtx_model_config *mc = &m->bank.teacher.cfg;
     const int Ns = b->B * b->S, Nt = b->B * b->T, V = mc->tgt_vocab_size;
-    mtx_fwd_opts off = { 0.0f, 0, 0 }, on = { m->cfg.dropout, t->seed, step };
+    mtx_fwd_opts off = { 0.0f, 0, 0 }, on = { m->cfg.dropout, t->seed, noise };
     mtx_status st = mtx_forward(&m->tacts, &m->teacher_net, b, &off);
     mtx_net net;
     if (!st) st = mtx_bank_net(&m->bank, a, &net, m->genc, m->gdec);
@@ -507,7 +550,7 @@ mtx_status mtx_modular_loss_grad(mtx_modular *m, const mtx_assembly *a, const mt
         if (a->dec.g[i] > 1) m->used[ne + (mtx_bank_dec_module(&m->bank, a->dec.g[i], a->dec.j[i]) - m->bank.dec_mod)] = 1;
     mtx_backward(&m->acts, &net, b, &on);
     for (int i = 0; i < MTX_MAX_LAYERS; i++) m->acts.enc_dres_extra[i] = m->acts.dec_dres_extra[i] = NULL;
-    double loc = m->cfg.gamma_local > 0 ? local_loss_grad(m, b, step, nsrc) : 0.0;
+    double loc = m->cfg.gamma_local > 0 ? local_loss_grad(m, b, step, noise, nsrc) : 0.0;
     if (!isfinite(loc))
         return mtx_set_error(MTX_ERR_NUMERIC, "step %llu: local module loss is not finite", (unsigned long long)step + 1);
     /* the objective whose gradient was just taken (means over tokens / elements) */
@@ -524,6 +567,61 @@ mtx_status mtx_modular_loss_grad(mtx_modular *m, const mtx_assembly *a, const mt
     return MTX_OK;
 }
 
+mtx_status mtx_modular_loss_grad(mtx_modular *m, const mtx_assembly *a, const mtx_batch *b,
+                                 uint64_t step, double *loss, mtx_modular_stats *s) {
+    return loss_grad(m, a, b, step, step, loss, s);
+}
+
+/* Rows [r0, r1) of a batch as a batch of its own (same padded lengths). */
+static mtx_batch batch_rows(const mtx_batch *b, int r0, int r1) {
+    mtx_batch p = *b;
+    p.B = r1 - r0;
+    p.src = b->src + (size_t)r0 * b->S;
+    p.src_len = b->src_len + r0;
+    p.tgt_in = b->tgt_in + (size_t)r0 * b->T;
+    p.tgt_out = b->tgt_out + (size_t)r0 * b->T;
+    p.n_tgt = 0;
+    for (int i = 0; i < p.B * p.T; i++) p.n_tgt += p.tgt_out[i] >= 0;
+    return p;
+}
+
+/* assemblies_per_step > 1: the batch's rows in equal parts (at most one per
+ * row), each part with its own assembly; the gradient is the mean over the
+ * parts weighted by their target tokens, so it is that of the token-weighted
+ * mean of the parts' objectives. */
+static mtx_status parts_loss_grad(mtx_modular *m, const mtx_batch *b, mtx_modular_stats *s, mtx_assembly *a0) {
+    const mtx_model_config *mc = &m->bank.teacher.cfg;
+    const int K = m->cfg.parts < b->B ? m->cfg.parts : b->B;
+    const int nu = m->bank.enc_first[m->bank.n_gran] + m->bank.dec_first[m->bank.n_gran];
+    const uint64_t step = (uint64_t)m->step;
+    memset(m->gacc, 0, m->bank.n_mod * sizeof(float));
+    memset(m->used_acc, 0, (size_t)nu);
+    memset(s, 0, sizeof *s);
+    double hid = 0, loc = 0;
+    for (int k = 0; k < K; k++) {
+        mtx_batch pb = batch_rows(b, (int)((int64_t)b->B * k / K), (int)((int64_t)b->B * (k + 1) / K));
+        mtx_assembly a;
+        mtx_modular_sample_part(&m->cfg, mc->num_layers, mc->num_decoder_layers, m->step, k, &a);
+        if (k == 0) *a0 = a;
+        mtx_modular_stats ps;
+        mtx_status st = loss_grad(m, &a, &pb, step, step * MTX_MAX_PARTS + (uint64_t)k, NULL, &ps);
+        if (st) return st;
+        const float w = (float)pb.n_tgt / (float)b->n_tgt;
+        for (size_t i = 0; i < m->bank.n_mod; i++) m->gacc[i] += w * m->grad[i];
+        for (int i = 0; i < nu; i++) m->used_acc[i] |= m->used[i];
+        s->ce += ps.ce;
+        s->kd += ps.kd;
+        s->tgt_tokens += ps.tgt_tokens;
+        hid += w * ps.hidden;
+        loc += w * ps.local;
+    }
+    s->hidden = hid;
+    s->local = loc;
+    memcpy(m->grad, m->gacc, m->bank.n_mod * sizeof(float));
+    memcpy(m->used, m->used_acc, (size_t)nu);
+    return MTX_OK;
+}
+
 mtx_status mtx_modular_step(mtx_modular *m, mtx_modular_stats *s) {
     const mtx_train_config *t = &m->cfg.opt;
     const mtx_model_config *mc = &m->bank.teacher.cfg;
@@ -534,10 +632,15 @@ mtx_status mtx_modular_step(mtx_modular *m, mtx_modular_stats *s) {
     }
     mtx_batch_fill(&m->bb, &m->bt, m->batch);
     mtx_assembly a;
-    mtx_modular_sample(&m->cfg, mc->num_layers, mc->num_decoder_layers, m->step, &a);
     mtx_modular_stats tmp;
     if (!s) s = &tmp;
-    mtx_status st = mtx_modular_loss_grad(m, &a, &m->bb.b, (uint64_t)m->step, NULL, s);
+    mtx_status st;
+    if (m->cfg.parts > 1) {
+        st = parts_loss_grad(m, &m->bb.b, s, &a);
+    } else {
+        mtx_modular_sample(&m->cfg, mc->num_layers, mc->num_decoder_layers, m->step, &a);
+        st = loss_grad(m, &a, &m->bb.b, (uint64_t)m->step, (uint64_t)m->step, NULL, s);
+    }
     if (st) return st;
     /* m->used now marks the modules with a gradient: AdamW moves only those */
     double gn = 0;

@@ -18,6 +18,8 @@
 #include "bank.h"
 #include "train.h"
 
+#define MTX_MAX_PARTS 8
+
 typedef struct {
     int n_gran;
     int gran[MTX_MAX_GRAN];
@@ -27,6 +29,8 @@ typedef struct {
     float gamma_local;     /* weight of the local term (every module on teacher states) */
     float local_rate;      /* share of the modules drawn into the local term each step, (0, 1] (1: all) */
     float match_rate;      /* probability that a step's decoder tiling copies the encoder's (equal depths) */
+    int parts;             /* assemblies_per_step: the batch is split into this many parts, each with its
+                            * own assembly; part k of a step prefers the k-th granularity (rotated) */
     int hidden_relative;   /* hidden_norm: 0 "absolute" (plain MSE), 1 "relative" */
     float temperature;     /* KD temperature tau */
     float rate_slope;      /* replacement rate p = min(1, rate_slope * step + rate_base) */
@@ -47,7 +51,7 @@ typedef struct {
     double ce, kd, hidden, local; /* summed per component over the step's target tokens / modules */
     int64_t tgt_tokens;
     double grad_norm, lr, rate;
-    int enc_blocks, dec_blocks; /* sampled assembly size */
+    int enc_blocks, dec_blocks; /* sampled assembly size (of part 0) */
 } mtx_modular_stats;
 
 mtx_status mtx_modular_new(mtx_modular **out, const mtx_modular_config *c, const mtx_model *teacher,
@@ -66,8 +70,15 @@ mtx_status mtx_modular_eval(mtx_modular *m, const mtx_assembly *a, const mtx_enc
                             double *nll, double *acc);
 const mtx_bank *mtx_modular_bank(const mtx_modular *m);
 int64_t mtx_modular_steps(const mtx_modular *m);
-/* The assembly sampled for a step (a pure function of seed and step). */
+/* The assembly sampled for a step (a pure function of seed and step);
+ * with assemblies_per_step > 1, the one of its part 0. */
 void mtx_modular_sample(const mtx_modular_config *c, int Le, int Ld, int64_t step, mtx_assembly *a);
+/* The assembly of part `part` (< assemblies_per_step) of a step. With more
+ * than one part, where a module is drawn, part k takes granularity
+ * gran[(k + r) mod n] of the stack when it starts at this position (r drawn
+ * per step and stack), so once the replacement rate is 1 each step trains
+ * every uniform tiling of both stacks, each on its share of the batch. */
+void mtx_modular_sample_part(const mtx_modular_config *c, int Le, int Ld, int64_t step, int part, mtx_assembly *a);
 /* Every layer replaced by the coarsest modules: the smallest assembly. */
 void mtx_assembly_smallest(const mtx_bank *b, mtx_assembly *a);
 void mtx_assembly_teacher(const mtx_bank *b, mtx_assembly *a);

@@ -439,6 +439,143 @@ static void test_match_rate_sampling(void) {
     CU_ASSERT_EQUAL(layers, 4);
 }
 
+/* assemblies_per_step 3 at replacement rate 1: the three parts of every step
+ * hold the three uniform tilings of each stack, each once (so every module
+ * is in some part's hybrid every step); match_rate 1 pairs them; parts 1
+ * samples as mtx_modular_sample always did (part ignored). */
+static int uniform_gran(const mtx_tiling *t) {
+    for (int i = 1; i < t->n; i++)
+        if (t->g[i] != t->g[0]) return 0;
+    return t->g[0];
+}
+
+static void test_parts_sampling(void) {
+    mtx_modular_config c = mtx_modular_config_default();
+    c.rate_base = 1.0f;
+    c.rate_slope = 0.0f;
+    c.parts = 3;
+    int mixed_pairs = 0;
+    for (int64_t step = 0; step < 40; step++) {
+        int seen_e = 0, seen_d = 0;
+        for (int k = 0; k < 3; k++) {
+            mtx_assembly a;
+            mtx_modular_sample_part(&c, 6, 6, step, k, &a);
+            const int ge = uniform_gran(&a.enc), gd = uniform_gran(&a.dec);
+            CU_ASSERT(ge == 2 || ge == 3 || ge == 6);
+            CU_ASSERT(gd == 2 || gd == 3 || gd == 6);
+            seen_e |= 1 << ge;
+            seen_d |= 1 << gd;
+            mixed_pairs += ge != gd;
+        }
+        CU_ASSERT_EQUAL(seen_e, (1 << 2) | (1 << 3) | (1 << 6));
+        CU_ASSERT_EQUAL(seen_d, (1 << 2) | (1 << 3) | (1 << 6));
+    }
+    CU_ASSERT(mixed_pairs > 20); /* the stacks rotate apart */
+    c.match_rate = 1.0f;
+    for (int64_t step = 0; step < 10; step++)
+        for (int k = 0; k < 3; k++) {
+            mtx_assembly a;
+            mtx_modular_sample_part(&c, 6, 6, step, k, &a);
+            CU_ASSERT_TRUE(a.enc.n == a.dec.n && !memcmp(a.enc.g, a.dec.g, (size_t)a.enc.n));
+        }
+    /* below rate 1 the parts still mix teacher layers in */
+    c.match_rate = 0.0f;
+    c.rate_base = 0.4f;
+    int teacher_layers = 0;
+    for (int64_t step = 0; step < 10; step++) {
+        mtx_assembly a;
+        mtx_modular_sample_part(&c, 6, 6, step, 1, &a);
+        for (int i = 0; i < a.enc.n; i++) teacher_layers += a.enc.g[i] == 1;
+    }
+    CU_ASSERT(teacher_layers > 0);
+    c.parts = 1;
+    for (int64_t step = 0; step < 10; step++) {
+        mtx_assembly a, b;
+        memset(&a, 0, sizeof a); /* entries past n are not written */
+        memset(&b, 0, sizeof b);
+        mtx_modular_sample(&c, 6, 6, step, &a);
+        mtx_modular_sample_part(&c, 6, 6, step, 2, &b);
+        CU_ASSERT_EQUAL(memcmp(&a, &b, sizeof a), 0);
+    }
+}
+
+/* assemblies_per_step 2: the step's gradient is the target-token-weighted
+ * mean of the gradients of its two parts (rows split in halves, each with
+ * its own assembly), recomputed here through the public one-assembly call;
+ * and at rate 1 with parts 3 one step moves every module of the bank. */
+static void test_parts_step_gradient(void) {
+    mtx_modular_config c = tiny_modular();
+    c.parts = 2;
+    c.gamma_local = 0.5f;
+    c.hidden_relative = 1;
+    c.opt.grad_clip = 0.0f;
+    mtx_modular *m, *m2;
+    CU_ASSERT_EQUAL_FATAL(mtx_modular_new(&m, &c, &g_teacher, &g_data), MTX_OK);
+    CU_ASSERT_EQUAL_FATAL(mtx_modular_new(&m2, &c, &g_teacher, &g_data), MTX_OK);
+    CU_ASSERT_EQUAL_FATAL(mtx_modular_step(m, NULL), MTX_OK);
+    const size_t n = mtx_modular_bank(m)->n_mod;
+    mtx_batch_buf bb;
+    mtx_batcher bt;
+    CU_ASSERT_EQUAL_FATAL(mtx_batch_buf_init(&bb, c.opt.batch_tokens), MTX_OK);
+    CU_ASSERT_EQUAL_FATAL(mtx_batcher_init(&bt, &g_data.train, c.opt.batch_tokens), MTX_OK);
+    mtx_batcher_epoch(&bt, c.opt.seed, 0, 1);
+    mtx_batch_fill(&bb, &bt, 0); /* the trainer's first batch */
+    const mtx_batch *b = &bb.b;
+    CU_ASSERT_FATAL(b->B >= 2);
+    double *want = calloc(n, sizeof(double));
+    CU_ASSERT_FATAL(want != NULL);
+    const int cut = b->B / 2;
+    for (int k = 0; k < 2; k++) {
+        const int r0 = k ? cut : 0, r1 = k ? b->B : cut;
+        mtx_batch p = *b;
+        p.B = r1 - r0;
+        p.src += (size_t)r0 * b->S;
+        p.src_len += r0;
+        p.tgt_in += (size_t)r0 * b->T;
+        p.tgt_out += (size_t)r0 * b->T;
+        p.n_tgt = 0;
+        for (int i = 0; i < p.B * p.T; i++) p.n_tgt += p.tgt_out[i] >= 0;
+        mtx_assembly a;
+        mtx_modular_sample_part(&c, 6, 6, 0, k, &a);
+        CU_ASSERT_EQUAL_FATAL(mtx_modular_loss_grad(m2, &a, &p, 0, NULL, NULL), MTX_OK);
+        const float *g = mtx_modular_grad(m2);
+        for (size_t i = 0; i < n; i++) want[i] += (double)p.n_tgt / b->n_tgt * g[i];
+    }
+    const float *got = mtx_modular_grad(m);
+    double diff = 0, norm = 0;
+    for (size_t i = 0; i < n; i++) {
+        diff += (got[i] - want[i]) * (got[i] - want[i]);
+        norm += want[i] * want[i];
+    }
+    CU_ASSERT(norm > 0);
+    CU_ASSERT(sqrt(diff) <= 1e-6 * sqrt(norm));
+    free(want);
+    mtx_batcher_free(&bt);
+    mtx_batch_buf_free(&bb);
+    mtx_modular_free(m);
+    mtx_modular_free(m2);
+
+    c = tiny_modular();
+    c.parts = 3;
+    c.rate_base = 1.0f;
+    c.rate_slope = 0.0f; /* gamma_local 0: only the hybrids train modules */
+    for (int parts = 1; parts <= 3; parts += 2) {
+        c.parts = parts;
+        CU_ASSERT_EQUAL_FATAL(mtx_modular_new(&m, &c, &g_teacher, &g_data), MTX_OK);
+        const mtx_bank *bk = mtx_modular_bank(m);
+        float *mod0 = malloc(bk->n_mod * sizeof(float));
+        CU_ASSERT_FATAL(mod0 != NULL);
+        memcpy(mod0, bk->mod, bk->n_mod * sizeof(float));
+        CU_ASSERT_EQUAL_FATAL(mtx_modular_step(m, NULL), MTX_OK);
+        int total;
+        const int moved = modules_moved(bk, mod0, &total);
+        if (parts == 3) CU_ASSERT_EQUAL(moved, total);
+        if (parts == 1) CU_ASSERT(moved < total);
+        free(mod0);
+        mtx_modular_free(m);
+    }
+}
+
 /* Module init per granularity: m(g, j) starts as teacher layer g*j + 0,
  * (g-1)/2 or g-1 for first, middle, last. */
 static void test_init_per_granularity(void) {
@@ -479,6 +616,11 @@ static void test_modular_config_keys(void) {
         { "{\"local_rate\":0.25}", 1, NULL },
         { "{\"match_rate\":1.5}", 0, "match_rate must be in [0, 1]" },
         { "{\"match_rate\":0.5}", 1, NULL },
+        { "{\"assemblies_per_step\":0}", 0, "assemblies_per_step must be an integer in [1, 8]" },
+        { "{\"assemblies_per_step\":2.5}", 0, "assemblies_per_step must be an integer in [1, 8]" },
+        { "{\"assemblies_per_step\":\"3\"}", 0, "assemblies_per_step must be an integer in [1, 8]" },
+        { "{\"assemblies_per_step\":9}", 0, "assemblies_per_step must be an integer in [1, 8]" },
+        { "{\"assemblies_per_step\":3}", 1, NULL },
     };
     for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
         FILE *f = fopen(path, "w");
@@ -596,6 +738,8 @@ void mtx_suite_modular(void) {
     CU_add_test(s, "local term trains every module, in the hybrid or not", test_local_term_trains_every_module);
     CU_add_test(s, "local_rate: a seeded draw of modules per step, all within 30", test_local_rate_draws_modules);
     CU_add_test(s, "match_rate: the decoder copies the encoder's tiling", test_match_rate_sampling);
+    CU_add_test(s, "assemblies_per_step: each part a uniform tiling of its own", test_parts_sampling);
+    CU_add_test(s, "assemblies_per_step: the step gradient is the token-weighted mean", test_parts_step_gradient);
     CU_add_test(s, "module init per granularity", test_init_per_granularity);
     CU_add_test(s, "modularize config keys and their errors", test_modular_config_keys);
     CU_add_test(s, "modularize resume equals uninterrupted training", test_modular_resume_exact);
