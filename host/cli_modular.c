@@ -169,26 +169,60 @@ static mtx_status eval_row(const mtx_net *net, const mtx_encoded *e, sweep_row *
     return MTX_OK;
 }
 
+/* The teacher's net keeping only the layers in the masks. */
+static void pruned_net(const mtx_bank *b, uint64_t enc_mask, uint64_t dec_mask, mtx_net *net) {
+    const mtx_model_config *c = &b->teacher.cfg;
+    mtx_net_from_model(net, &b->teacher, NULL);
+    net->n_enc = net->n_dec = 0;
+    for (int l = 0; l < c->num_layers; l++)
+        if (enc_mask >> l & 1) net->enc[net->n_enc++] = &b->teacher.w.enc[l];
+    for (int l = 0; l < c->num_decoder_layers; l++)
+        if (dec_mask >> l & 1) net->dec[net->n_dec++] = &b->teacher.w.dec[l];
+}
+
+/* Teacher-forced NLL per target token of a net on data (no decoding), with
+ * the caller's activations and batch buffer of NLL_ROWS rows. */
+enum { NLL_ROWS = 4096 };
+static mtx_status net_nll(const mtx_net *net, mtx_acts *acts, mtx_batch_buf *bb, const mtx_encoded *data,
+                          double *nll) {
+    mtx_batcher bt;
+    mtx_status st = mtx_batcher_init(&bt, data, NLL_ROWS);
+    if (st) return st;
+    double sum = 0;
+    int64_t toks = 0;
+    const mtx_fwd_opts o = { 0.0f, 0, 0 };
+    mtx_batcher_epoch(&bt, 0, 0, 0);
+    for (int i = 0; !st && i < bt.n_batches; i++) {
+        mtx_batch_fill(bb, &bt, i);
+        st = mtx_forward(acts, net, &bb->b, &o);
+        double n1 = 0;
+        if (!st) mtx_loss(acts, &bb->b, 0.0f, &n1, NULL);
+        sum += n1;
+        toks += bb->b.n_tgt;
+    }
+    mtx_batcher_free(&bt);
+    *nll = toks ? sum / (double)toks : 0;
+    if (!isfinite(*nll)) *nll = HUGE_VAL;
+    return st;
+}
+
 /* The teacher keeping only the layers in the masks, no training. */
 static mtx_status pruned_row(const mtx_bank *b, uint64_t enc_mask, uint64_t dec_mask, const mtx_encoded *e,
                              const char *kind, const mtx_len_stats *lens, sweep_row *row) {
     const mtx_model_config *c = &b->teacher.cfg;
     mtx_net net;
-    mtx_net_from_model(&net, &b->teacher, NULL);
+    pruned_net(b, enc_mask, dec_mask, &net);
     memset(row, 0, sizeof *row);
-    net.n_enc = net.n_dec = 0;
-    for (int l = 0; l < c->num_layers; l++) {
-        if (!(enc_mask >> l & 1)) continue;
-        size_t len = strlen(row->enc);
-        snprintf(row->enc + len, sizeof row->enc - len, "%st%d", net.n_enc ? " " : "", l);
-        net.enc[net.n_enc++] = &b->teacher.w.enc[l];
-    }
-    for (int l = 0; l < c->num_decoder_layers; l++) {
-        if (!(dec_mask >> l & 1)) continue;
-        size_t len = strlen(row->dec);
-        snprintf(row->dec + len, sizeof row->dec - len, "%st%d", net.n_dec ? " " : "", l);
-        net.dec[net.n_dec++] = &b->teacher.w.dec[l];
-    }
+    for (int l = 0, k = 0; l < c->num_layers; l++)
+        if (enc_mask >> l & 1) {
+            size_t len = strlen(row->enc);
+            snprintf(row->enc + len, sizeof row->enc - len, "%st%d", k++ ? " " : "", l);
+        }
+    for (int l = 0, k = 0; l < c->num_decoder_layers; l++)
+        if (dec_mask >> l & 1) {
+            size_t len = strlen(row->dec);
+            snprintf(row->dec + len, sizeof row->dec - len, "%st%d", k++ ? " " : "", l);
+        }
     mtx_status st = eval_row(&net, e, row);
     if (st) return st;
     snprintf(row->kind, sizeof row->kind, "%s", kind);
@@ -273,31 +307,34 @@ static mtx_status write_svg(const char *path, const sweep_row *rows, int n) {
 
 static const char sweep_help[] =
     "usage: modtx sweep --model BANK [--split dev|test] [--strategy search|speed|size]\n"
-    "                   [--dev-words N] [--out DIR] [--json]\n"
+    "                   [--dev-words N] [--out DIR] [--threads N] [--json]\n"
     "\n"
     "Evaluates one assembly per reachable compression ratio (chosen by the\n"
     "strategy; search: best greedy WER on the first N dev words, default 1000)\n"
     "plus the teacher with layers dropped (no training) at 2x, 3x and 6x: every\n"
-    "other layer (\"pruned\") and the best subset by dev WER (\"pruned*\"), and prints ratio, layers, parameters, estimated latency (layer steps per\n"
+    "other layer (\"pruned\") and the best subset (\"pruned*\": the 8 subsets of lowest\n"
+    "teacher-forced dev NLL decoded, the lowest dev WER kept), and prints ratio, layers, parameters, estimated latency (layer steps per\n"
     "word), measured CPU decode words/s, PER, WER and the WER drop vs the teacher.\n"
     "Writes sweep.csv and sweep.svg (WER against speed-up) into DIR (default\n"
     "BANK/sweep). --json prints the rows as a JSON array instead of the table.\n"
     "With --strategy search, every assembly is scored on dev once and\n"
     "frontier.csv lists them all with the Pareto frontier of estimated latency\n"
     "against dev WER marked.\n"
+    "  --threads N       GEMM threads (default 2; 1 when other jobs share the cores)\n"
     "  --baseline B1,B2  banks distilled separately from the same teacher (e.g. a\n"
     "                    fixed 3+3 or 2+2 student): their smallest assembly is\n"
     "                    added as a \"student\" row\n";
 
 int mtx_cmd_sweep(int argc, char **argv) {
-    const char *model = NULL, *split = "test", *strat_s = "search", *dw_s = "1000", *out = NULL, *baselines = NULL;
+    const char *model = NULL, *split = "test", *strat_s = "search", *dw_s = "1000", *out = NULL, *baselines = NULL,
+               *thr_s = "2";
     int json = 0;
     const double t_start = mtx_now_s();
     const mtx_opt opts[] = { { "--model", &model, NULL }, { "--split", &split, NULL },
                              { "--strategy", &strat_s, NULL }, { "--dev-words", &dw_s, NULL },
                              { "--out", &out, NULL }, { "--json", NULL, &json },
-                             { "--baseline", &baselines, NULL } };
-    int r = mtx_parse_opts(argc, argv, opts, 7, sweep_help, NULL, 0, NULL);
+                             { "--baseline", &baselines, NULL }, { "--threads", &thr_s, NULL } };
+    int r = mtx_parse_opts(argc, argv, opts, 8, sweep_help, NULL, 0, NULL);
     if (r) return r == 1 ? 0 : 2;
     if (!model) {
         fprintf(stderr, "modtx sweep: --model is required (see --help)\n");
@@ -305,12 +342,13 @@ int mtx_cmd_sweep(int argc, char **argv) {
     }
     mtx_strategy strat;
     long dev_words = mtx_opt_int("sweep", "--dev-words", dw_s, 1, 1000000);
-    if (parse_strategy("sweep", strat_s, &strat) || dev_words < 0) return 2;
+    long threads = mtx_opt_int("sweep", "--threads", thr_s, 1, 256);
+    if (parse_strategy("sweep", strat_s, &strat) || dev_words < 0 || threads < 0) return 2;
     if (strcmp(split, "dev") && strcmp(split, "test")) {
         fprintf(stderr, "modtx sweep: --split must be dev or test\n");
         return 2;
     }
-    mtx_set_threads(2);
+    mtx_set_threads((int)threads);
     mtx_bank_dir bd;
     if (mtx_bank_load(model, &bd)) return mtx_fail("sweep");
     const mtx_bank *b = &bd.bank;
@@ -385,6 +423,16 @@ int mtx_cmd_sweep(int argc, char **argv) {
      * layer (LayerDrop-style), and the best subset of the same size per stack
      * by greedy WER on the first dev words */
     static const int keep_div[] = { 2, 3, 6 };
+    mtx_acts nacts;
+    mtx_batch_buf nbb;
+    memset(&nacts, 0, sizeof nacts);
+    memset(&nbb, 0, sizeof nbb);
+    if (!st) {
+        const int maxlen = c->max_source_positions > c->max_target_positions ? c->max_source_positions
+                                                                              : c->max_target_positions;
+        st = mtx_acts_init(&nacts, c, c->num_layers, c->num_decoder_layers, NLL_ROWS, maxlen);
+        if (!st) st = mtx_batch_buf_init(&nbb, NLL_ROWS);
+    }
     for (int k = 0; !st && k < 3; k++) {
         int ke = c->num_layers / keep_div[k], kd = c->num_decoder_layers / keep_div[k];
         if (ke < 1 || kd < 1 || c->num_layers % keep_div[k] || c->num_decoder_layers % keep_div[k]) continue;
@@ -394,8 +442,14 @@ int mtx_cmd_sweep(int argc, char **argv) {
         st = pruned_row(b, me, md, e, "pruned", &lens, &rows[n]);
         if (!st) n++;
         if (st || c->num_layers > 8 || c->num_decoder_layers > 8) continue; /* subsets: 2^L x 2^L */
-        double best_wer = 1e9, best_per = 1e9;
-        uint64_t be = me, bdm = md;
+        /* two stages: every subset ranked by teacher-forced dev NLL (one
+         * forward, cheap), then the PRUNE_FINALISTS best decoded greedily; the
+         * lowest dev WER wins (decoding every subset cost minutes: untrained
+         * pruned models often run to the length limit) */
+        enum { PRUNE_FINALISTS = 8 };
+        uint64_t fe[PRUNE_FINALISTS], fd[PRUNE_FINALISTS];
+        double fnll[PRUNE_FINALISTS];
+        int nf = 0;
         mtx_encoded view = d.dev;
         int pw = dev_words / 5 < 100 ? 100 : (int)(dev_words / 5);
         if (view.n_groups > pw) {
@@ -406,20 +460,44 @@ int mtx_cmd_sweep(int argc, char **argv) {
             if (__builtin_popcountll(xe) != ke) continue;
             for (uint64_t xd = 0; !st && xd < (1ull << c->num_decoder_layers); xd++) {
                 if (__builtin_popcountll(xd) != kd) continue;
-                sweep_row tmp;
-                st = pruned_row(b, xe, xd, &view, "pruned", &lens, &tmp);
-                if (!st && (tmp.wer < best_wer || (tmp.wer == best_wer && tmp.per < best_per))) {
-                    best_wer = tmp.wer;
-                    best_per = tmp.per;
-                    be = xe;
-                    bdm = xd;
+                mtx_net pn;
+                pruned_net(b, xe, xd, &pn);
+                double nll;
+                st = net_nll(&pn, &nacts, &nbb, &view, &nll);
+                if (st) break;
+                /* insert into the sorted finalists (ties keep enumeration order) */
+                int at = nf;
+                while (at > 0 && nll < fnll[at - 1]) at--;
+                if (at >= PRUNE_FINALISTS) continue;
+                if (nf < PRUNE_FINALISTS) nf++;
+                for (int q = nf - 1; q > at; q--) {
+                    fe[q] = fe[q - 1];
+                    fd[q] = fd[q - 1];
+                    fnll[q] = fnll[q - 1];
                 }
+                fe[at] = xe;
+                fd[at] = xd;
+                fnll[at] = nll;
+            }
+        }
+        double best_wer = 1e9, best_per = 1e9;
+        uint64_t be = me, bdm = md;
+        for (int q = 0; !st && q < nf; q++) {
+            sweep_row tmp;
+            st = pruned_row(b, fe[q], fd[q], &view, "pruned", &lens, &tmp);
+            if (!st && (tmp.wer < best_wer || (tmp.wer == best_wer && tmp.per < best_per))) {
+                best_wer = tmp.wer;
+                best_per = tmp.per;
+                be = fe[q];
+                bdm = fd[q];
             }
         }
         if (!st) st = pruned_row(b, be, bdm, e, "pruned*", &lens, &rows[n]);
         if (!st) n++;
         if (!st && !json) fprintf(stderr, "sweep: pruned %.2fx done (%.0f s)\n", (double)(c->num_layers + c->num_decoder_layers) / (ke + kd), mtx_now_s() - t_start);
     }
+    mtx_acts_free(&nacts);
+    mtx_batch_buf_free(&nbb);
     /* separately distilled students: the smallest assembly of each baseline bank */
     char blist[4096];
     snprintf(blist, sizeof blist, "%s", baselines ? baselines : "");

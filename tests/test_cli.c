@@ -1042,14 +1042,21 @@ static void test_modular_pipeline(void) {
     CU_ASSERT_EQUAL(r.status, 0);
     cJSON *rows = cJSON_Parse(r.out);
     CU_ASSERT_TRUE(cJSON_IsArray(rows) && cJSON_GetArraySize(rows) >= 3);
-    int seen_ratio2 = 0;
+    int seen_ratio2 = 0, seen_best_pruned = 0;
     for (int i = 0; rows && i < cJSON_GetArraySize(rows); i++) {
         const cJSON *row = cJSON_GetArrayItem(rows, i);
         CU_ASSERT_TRUE(isfinite(num(row, "ratio")) && isfinite(num(row, "per")) && isfinite(num(row, "wer")) &&
                        num(row, "enc_layers") >= 1 && num(row, "dec_layers") >= 1 && num(row, "params") > 0);
         seen_ratio2 |= fabs(num(row, "ratio") - 2.0) < 1e-9;
+        const cJSON *kind = cJSON_GetObjectItemCaseSensitive(row, "kind");
+        /* the best pruned subset of the 2 + 2 teacher at 2x: one layer per stack */
+        if (cJSON_IsString(kind) && !strcmp(kind->valuestring, "pruned*")) {
+            seen_best_pruned++;
+            CU_ASSERT_TRUE(num(row, "enc_layers") == 1 && num(row, "dec_layers") == 1);
+        }
     }
     CU_ASSERT_TRUE(seen_ratio2);
+    CU_ASSERT_EQUAL(seen_best_pruned, 1);
     cJSON_Delete(rows);
     run_free(&r);
     snprintf(csv, sizeof csv, "%s/sweep.csv", sweep_dir);

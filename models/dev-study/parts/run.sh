@@ -1,0 +1,25 @@
+#!/bin/sh
+# Dev study: assemblies_per_step (the batch split into parts, each with its
+# own assembly; at replacement rate 1 every step trains all three uniform
+# tilings of both stacks). Banks from the shipped teacher, one thread each,
+# two side by side. Compare dev_nll_g2/g3/g6 in OUT/*/metrics.jsonl.
+#   S:   make-run config of the time (arm M of ../local-rate: 600 steps,
+#        local_rate 0.25, match_rate 0.5) with assemblies_per_step 3;
+#   N:   S without the local term (gamma_local 0);
+#   L:   the shipped bank's config (models/g2p-modular-long.json: 1500
+#        steps, local term on every module) with assemblies_per_step 3;
+#   LN:  L without the local term;
+#   LN3: LN with 3 x 4096 tokens per step (each part a whole 4096-token
+#        batch: per step the compute of the three one-shape students of
+#        its granularities together).
+# The references (assemblies_per_step 1) are ../local-rate/M and the shipped
+# bank models/g2p-modular (its metrics.jsonl).
+# Run from the repository root after `make`.
+set -eu
+D=models/dev-study/parts
+O=${OUT:-build/exp/parts}
+mkdir -p "$O"
+for x in S N L LN LN3; do
+    build/modtx modularize --teacher models/g2p-teacher --config $D/$x.json --out "$O/$x" \
+        $( [ -f "$O/$x/bank_state.safetensors" ] && echo --resume ) > "$O/$x.log" 2>&1
+done
