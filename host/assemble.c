@@ -109,6 +109,46 @@ static int largest_block(const mtx_assembly *a) {
     return m;
 }
 
+/* (wer, per) lexicographic order */
+static int better_score(double w1, double p1, double w2, double p2) { return w1 < w2 || (w1 == w2 && p1 < p2); }
+
+/* First-stage order: dev WER, PER, then the smaller largest block */
+static int better_scored(const mtx_scored_assembly *x, const mtx_scored_assembly *y) {
+    if (x->wer != y->wer || x->per != y->per) return better_score(x->wer, x->per, y->wer, y->per);
+    return largest_block(&x->a) < largest_block(&y->a);
+}
+
+mtx_status mtx_assembly_refine(const mtx_bank *b, const mtx_scored_assembly *scored, int n, int layers,
+                               const mtx_encoded *dev, int dev_words, mtx_assembly *out) {
+    int fin[MTX_SEARCH_FINALISTS], nf = 0;
+    for (int i = 0; i < n; i++) {
+        if (scored[i].a.enc.n + scored[i].a.dec.n != layers) continue;
+        int at = nf;
+        while (at > 0 && better_scored(&scored[i], &scored[fin[at - 1]])) at--;
+        if (at >= MTX_SEARCH_FINALISTS) continue;
+        if (nf < MTX_SEARCH_FINALISTS) nf++;
+        for (int q = nf - 1; q > at; q--) fin[q] = fin[q - 1];
+        fin[at] = i;
+    }
+    if (nf == 0) return mtx_set_error(MTX_ERR_ARG, "no scored assembly has %d layers", layers);
+    int best = fin[0];
+    if (nf > 1 && dev && dev->n_groups > dev_words) {
+        double bw = 0, bp = 0;
+        for (int q = 0; q < nf; q++) {
+            mtx_assembly_score s;
+            mtx_status st = mtx_assembly_score_on(b, &scored[fin[q]].a, dev, 0, &s);
+            if (st) return st;
+            if (q == 0 || better_score(s.wer, s.per, bw, bp)) {
+                best = fin[q];
+                bw = s.wer;
+                bp = s.per;
+            }
+        }
+    }
+    *out = scored[best].a;
+    return MTX_OK;
+}
+
 mtx_status mtx_assembly_choose(const mtx_bank *b, double ratio, mtx_strategy strategy,
                                const mtx_len_stats *lens, const mtx_encoded *dev, int dev_words,
                                mtx_assembly *out) {
@@ -121,34 +161,29 @@ mtx_status mtx_assembly_choose(const mtx_bank *b, double ratio, mtx_strategy str
     int layers = (int)floor((double)total / ratio + 0.5);
     if (layers < 1 || fabs((double)total / layers - ratio) > 0.01 * ratio)
         return mtx_set_error(MTX_ERR_ARG, "no assembly reaches ratio %.3g; reachable ratios: %s", ratio, reach);
+    if (strategy == MTX_STRATEGY_SEARCH && !dev) return mtx_set_error(MTX_ERR_ARG, "the search strategy needs dev data");
     mtx_assembly *all = NULL;
     int n = 0;
     mtx_status st = mtx_assemblies_all(b, &all, &n);
     if (st) return st;
-    int best = -1;
+    mtx_scored_assembly *sc = strategy == MTX_STRATEGY_SEARCH ? calloc((size_t)n, sizeof *sc) : NULL;
+    if (strategy == MTX_STRATEGY_SEARCH && !sc) st = mtx_set_error(MTX_ERR_NOMEM, "out of memory");
+    int best = -1, nsc = 0;
     double k1 = 0, k2 = 0, k3 = 0;
     for (int i = 0; i < n && !st; i++) {
         const mtx_assembly *a = &all[i];
         if (a->enc.n + a->dec.n != layers) continue;
-        double p = (double)mtx_assembly_params(b, a), l = mtx_assembly_latency(b, a, lens->src_len, lens->tgt_len);
-        double c1, c2, c3 = largest_block(a);
-        if (strategy == MTX_STRATEGY_SIZE) {
-            c1 = p;
-            c2 = l;
-        } else if (strategy == MTX_STRATEGY_SPEED) {
-            c1 = l;
-            c2 = p;
-        } else {
+        if (sc) {
             mtx_assembly_score s;
-            if (!dev) {
-                st = mtx_set_error(MTX_ERR_ARG, "the search strategy needs dev data");
-                break;
-            }
             st = mtx_assembly_score_on(b, a, dev, dev_words, &s);
-            if (st) break;
-            c1 = s.wer;
-            c2 = s.per;
+            sc[nsc].a = *a;
+            sc[nsc].wer = s.wer;
+            sc[nsc++].per = s.per;
+            continue;
         }
+        double p = (double)mtx_assembly_params(b, a), l = mtx_assembly_latency(b, a, lens->src_len, lens->tgt_len);
+        double c1 = strategy == MTX_STRATEGY_SIZE ? p : l, c2 = strategy == MTX_STRATEGY_SIZE ? l : p,
+               c3 = largest_block(a);
         if (best < 0 || c1 < k1 || (c1 == k1 && (c2 < k2 || (c2 == k2 && c3 < k3)))) {
             best = i;
             k1 = c1;
@@ -156,8 +191,14 @@ mtx_status mtx_assembly_choose(const mtx_bank *b, double ratio, mtx_strategy str
             k3 = c3;
         }
     }
+    if (!st && sc) {
+        if (nsc) st = mtx_assembly_refine(b, sc, nsc, layers, dev, dev_words, out);
+        best = nsc ? 0 : -1;
+    } else if (!st && best >= 0) {
+        *out = all[best];
+    }
     if (!st && best < 0) st = mtx_set_error(MTX_ERR_ARG, "no assembly reaches ratio %.3g; reachable ratios: %s", ratio, reach);
-    if (!st) *out = all[best];
+    free(sc);
     free(all);
     return st;
 }

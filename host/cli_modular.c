@@ -392,14 +392,7 @@ int mtx_cmd_sweep(int argc, char **argv) {
             mtx_assembly_teacher(b, &a);
         } else if (scored) {
             const int layers = (int)floor((c->num_layers + c->num_decoder_layers) / ratios[i] + 0.5);
-            int best = -1;
-            for (int k = 0; k < nscored; k++) {
-                if (scored[k].a.enc.n + scored[k].a.dec.n != layers) continue;
-                if (best < 0 || scored[k].wer < scored[best].wer ||
-                    (scored[k].wer == scored[best].wer && scored[k].per < scored[best].per))
-                    best = k;
-            }
-            a = scored[best].a;
+            st = mtx_assembly_refine(b, scored, nscored, layers, &d.dev, (int)dev_words, &a);
         } else {
             st = mtx_assembly_choose(b, ratios[i], strat, &lens, &d.dev, (int)dev_words, &a);
         }

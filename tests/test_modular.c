@@ -690,6 +690,68 @@ static void test_modular_resume_exact(void) {
     CU_ASSERT_NOT_EQUAL(access(dir, F_OK), 0);
 }
 
+/* The search's second stage: of the three best assemblies of a layer count
+ * by first-stage score, the best on the whole dev split wins; an assembly
+ * outside those three is never chosen, and with no more dev words than the
+ * first stage used, the first stage's best is kept. First-stage scores are
+ * set by hand around whole-dev scores measured here (a bank with perturbed
+ * modules, so assemblies differ). */
+static void test_search_refine(void) {
+    mtx_bank b;
+    static const int g[] = { 2, 3, 6 };
+    CU_ASSERT_EQUAL_FATAL(mtx_bank_init(&b, &g_teacher, g, 3, NULL), MTX_OK);
+    mtx_rng r;
+    mtx_rng_seed(&r, 99);
+    for (size_t i = 0; i < b.n_mod; i++) b.mod[i] += 0.3f * mtx_rng_normal(&r);
+    mtx_assembly *all = NULL;
+    int n = 0;
+    CU_ASSERT_EQUAL_FATAL(mtx_assemblies_all(&b, &all, &n), MTX_OK);
+    const mtx_encoded *dev = &g_data.dev;
+    CU_ASSERT_FATAL(dev->n_groups > 1);
+    /* four 6-layer assemblies with distinct whole-dev (WER, PER), c[0] the best */
+    mtx_scored_assembly c[4];
+    int nc = 0;
+    for (int i = 0; i < n && nc < 4; i++) {
+        if (all[i].enc.n + all[i].dec.n != 6) continue;
+        mtx_assembly_score s;
+        CU_ASSERT_EQUAL_FATAL(mtx_assembly_score_on(&b, &all[i], dev, 0, &s), MTX_OK);
+        int dup = 0;
+        for (int k = 0; k < nc; k++) dup |= c[k].wer == s.wer && c[k].per == s.per;
+        if (dup) continue;
+        c[nc].a = all[i];
+        c[nc].wer = s.wer;
+        c[nc++].per = s.per;
+    }
+    if (nc < 4) fprintf(stderr, "\n    only %d distinct 6-layer scores on %d dev words\n", nc, dev->n_groups);
+    CU_ASSERT_EQUAL_FATAL(nc, 4);
+    for (int i = 0; i < 4; i++) /* sort by whole-dev (WER, PER) */
+        for (int k = i + 1; k < 4; k++)
+            if (c[k].wer < c[i].wer || (c[k].wer == c[i].wer && c[k].per < c[i].per)) {
+                mtx_scored_assembly t = c[i];
+                c[i] = c[k];
+                c[k] = t;
+            }
+    /* first stage: c3 best, then c2, c0, c1 (fourth: not a finalist) */
+    mtx_scored_assembly sc[4] = { c[3], c[2], c[0], c[1] };
+    sc[0].wer = 10; sc[1].wer = 11; sc[2].wer = 12; sc[3].wer = 13;
+    mtx_assembly out;
+    CU_ASSERT_EQUAL_FATAL(mtx_assembly_refine(&b, sc, 4, 6, dev, 1, &out), MTX_OK);
+    CU_ASSERT_EQUAL(memcmp(&out, &c[0].a, sizeof out), 0);
+    /* c0 fourth: the best finalist on the whole split is c1 */
+    sc[2] = c[1];
+    sc[3] = c[0];
+    sc[2].wer = 12; sc[3].wer = 13;
+    CU_ASSERT_EQUAL_FATAL(mtx_assembly_refine(&b, sc, 4, 6, dev, 1, &out), MTX_OK);
+    CU_ASSERT_EQUAL(memcmp(&out, &c[1].a, sizeof out), 0);
+    /* the first stage already saw the whole split: its best stands */
+    CU_ASSERT_EQUAL_FATAL(mtx_assembly_refine(&b, sc, 4, 6, dev, dev->n_groups, &out), MTX_OK);
+    CU_ASSERT_EQUAL(memcmp(&out, &c[3].a, sizeof out), 0);
+    /* no assembly of that many layers */
+    CU_ASSERT_EQUAL(mtx_assembly_refine(&b, sc, 4, 5, dev, 1, &out), MTX_ERR_ARG);
+    free(all);
+    mtx_bank_free(&b);
+}
+
 static void test_unreachable_ratio(void) {
     mtx_bank b;
     static const int g[] = { 2, 3, 6 };
@@ -744,4 +806,5 @@ void mtx_suite_modular(void) {
     CU_add_test(s, "modularize config keys and their errors", test_modular_config_keys);
     CU_add_test(s, "modularize resume equals uninterrupted training", test_modular_resume_exact);
     CU_add_test(s, "unreachable ratios are refused; size and speed strategies", test_unreachable_ratio);
+    CU_add_test(s, "search: the finalists are re-scored on the whole dev split", test_search_refine);
 }
