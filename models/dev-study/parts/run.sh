@@ -11,7 +11,12 @@
 #   LN:  L without the local term;
 #   LN3: LN with 3 x 4096 tokens per step (each part a whole 4096-token
 #        batch: per step the compute of the three one-shape students of
-#        its granularities together).
+#        its granularities together) -- the shipped bank;
+#   LNM: LN with match_rate 1 (each part's decoder copies its encoder's
+#        tiling: at rate 1 the parts are the three matched uniform
+#        assemblies);
+#   LNR: LN with the replacement rate reaching 1 at 20% of the steps
+#        (replace_rate_slope 0.7 / 300) instead of 60%.
 # The references (assemblies_per_step 1) are ../local-rate/M and the shipped
 # bank models/g2p-modular (its metrics.jsonl).
 # Run from the repository root after `make`.
@@ -19,7 +24,7 @@ set -eu
 D=models/dev-study/parts
 O=${OUT:-build/exp/parts}
 mkdir -p "$O"
-for x in S N L LN LN3; do
+for x in S N L LN LN3 LNM LNR; do
     build/modtx modularize --teacher models/g2p-teacher --config $D/$x.json --out "$O/$x" \
         $( [ -f "$O/$x/bank_state.safetensors" ] && echo --resume ) > "$O/$x.log" 2>&1
 done
