@@ -21,10 +21,12 @@ static const char modularize_help[] =
     "Trains a bank of modularized layers m(g, j) (each replacing g consecutive\n"
     "teacher layers) in one phase: multi-grained module replacing with a\n"
     "curriculum replacement rate, cross-entropy + KL distillation + hidden-state\n"
-    "MSE + a local term (every module on the teacher's states); the teacher\n"
-    "stays frozen. FILE (built-in defaults without it; the shipped settings are\n"
-    "models/g2p-modular.json) sets granularities, init, loss weights and the\n"
-    "\"training\" object. Progress, checkpoints and --resume behave as in\n"
+    "MSE + an optional local term (every module on the teacher's states); the\n"
+    "teacher stays frozen. With assemblies_per_step K the batch is split into K\n"
+    "parts, each with its own assembly. FILE (built-in defaults without it; the\n"
+    "make-run settings are models/g2p-modular.json, the shipped bank's\n"
+    "models/g2p-modular-long.json; keys in docs/modular.md) sets granularities,\n"
+    "init, loss weights, rates and the \"training\" object. Progress, checkpoints and --resume behave as in\n"
     "`modtx train`; --threads N overrides training.threads.\n";
 
 int mtx_cmd_modularize(int argc, char **argv) {
