@@ -16,7 +16,9 @@
 #        tiling: at rate 1 the parts are the three matched uniform
 #        assemblies);
 #   LNR: LN with the replacement rate reaching 1 at 20% of the steps
-#        (replace_rate_slope 0.7 / 300) instead of 60%.
+#        (replace_rate_slope 0.7 / 300) instead of 60%;
+#   LN3R: LN3 with LNR's curriculum (run with two threads, nothing else
+#        running).
 # The references (assemblies_per_step 1) are ../local-rate/M and the shipped
 # bank models/g2p-modular (its metrics.jsonl).
 # Run from the repository root after `make`.
@@ -24,7 +26,7 @@ set -eu
 D=models/dev-study/parts
 O=${OUT:-build/exp/parts}
 mkdir -p "$O"
-for x in S N L LN LN3 LNM LNR; do
+for x in S N L LN LN3 LNM LNR LN3R; do
     build/modtx modularize --teacher models/g2p-teacher --config $D/$x.json --out "$O/$x" \
         $( [ -f "$O/$x/bank_state.safetensors" ] && echo --resume ) > "$O/$x.log" 2>&1
 done
