@@ -175,7 +175,7 @@ mtx_status mtx_assembly_choose(const mtx_bank *b, double ratio, mtx_strategy str
         if (a->enc.n + a->dec.n != layers) continue;
         if (sc) {
             mtx_assembly_score s;
-            st = mtx_assembly_score_on(b, a, dev, dev_words, &s);
+            if ((st = mtx_assembly_score_on(b, a, dev, dev_words, &s))) break;
             sc[nsc].a = *a;
             sc[nsc].wer = s.wer;
             sc[nsc++].per = s.per;
@@ -191,13 +191,9 @@ mtx_status mtx_assembly_choose(const mtx_bank *b, double ratio, mtx_strategy str
             k3 = c3;
         }
     }
-    if (!st && sc) {
-        if (nsc) st = mtx_assembly_refine(b, sc, nsc, layers, dev, dev_words, out);
-        best = nsc ? 0 : -1;
-    } else if (!st && best >= 0) {
-        *out = all[best];
-    }
-    if (!st && best < 0) st = mtx_set_error(MTX_ERR_ARG, "no assembly reaches ratio %.3g; reachable ratios: %s", ratio, reach);
+    const int found = sc ? nsc > 0 : best >= 0;
+    if (!st && found) st = sc ? mtx_assembly_refine(b, sc, nsc, layers, dev, dev_words, out) : (*out = all[best], MTX_OK);
+    if (!st && !found) st = mtx_set_error(MTX_ERR_ARG, "no assembly reaches ratio %.3g; reachable ratios: %s", ratio, reach);
     free(sc);
     free(all);
     return st;

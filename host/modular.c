@@ -671,23 +671,8 @@ mtx_status mtx_modular_eval(mtx_modular *m, const mtx_assembly *a, const mtx_enc
         if (st) return st;
         bt = &tmp;
     }
-    mtx_batcher_epoch(bt, 0, 0, 0);
-    mtx_fwd_opts o = { 0.0f, 0, 0 };
-    double sum = 0;
-    int64_t hits = 0, toks = 0;
-    for (int i = 0; !st && i < bt->n_batches; i++) {
-        mtx_batch_fill(&m->bb, bt, i);
-        st = mtx_forward(&m->acts, &net, &m->bb.b, &o);
-        double n1 = 0;
-        int64_t h1 = 0;
-        if (!st) mtx_loss(&m->acts, &m->bb.b, 0.0f, &n1, &h1);
-        sum += n1;
-        hits += h1;
-        toks += m->bb.b.n_tgt;
-    }
+    st = mtx_teacher_forced_eval(&net, &m->acts, &m->bb, bt, nll, acc);
     if (bt != &m->dev_bt) mtx_batcher_free(bt);
-    *nll = toks ? sum / (double)toks : 0;
-    *acc = toks ? (double)hits / (double)toks : 0;
     return st;
 }
 

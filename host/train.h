@@ -58,6 +58,11 @@ void mtx_trainer_free(mtx_trainer *tr);
 mtx_status mtx_trainer_step(mtx_trainer *tr, mtx_step_stats *s);
 /* Teacher-forced dev loss (dropout off): per-token NLL and accuracy. */
 mtx_status mtx_trainer_eval(mtx_trainer *tr, const mtx_encoded *data, double *nll, double *acc);
+/* Teacher-forced NLL per target token and token accuracy (acc may be NULL)
+ * of net over every batch of bt in its fixed order (no dropout), with acts
+ * and bb as scratch. Shared by the trainer, the module trainer and sweep. */
+mtx_status mtx_teacher_forced_eval(const mtx_net *net, mtx_acts *acts, mtx_batch_buf *bb, mtx_batcher *bt,
+                                   double *nll, double *acc);
 const mtx_model *mtx_trainer_model(const mtx_trainer *tr);
 int64_t mtx_trainer_step_count(const mtx_trainer *tr);
 
