@@ -67,7 +67,7 @@ mtx_train_config mtx_train_config_default(void) {
     t.log_every = 50;
     t.eval_every = 1000;
     t.threads = 2;
-    snprintf(t.data, sizeof t.data, "%s", "/usr/share/pocketsphinx/model/en-us/cmudict-en-us.dict");
+    snprintf(t.data, sizeof t.data, "%s", MTX_DEFAULT_DATA);
     return t;
 }
 

@@ -11,6 +11,8 @@
 
 #define MTX_MAX_POSITIONS 1024
 #define MTX_PATH_MAX 1024
+/* training.data when a config names no data (Debian package pocketsphinx-en-us) */
+#define MTX_DEFAULT_DATA "/usr/share/pocketsphinx/model/en-us/cmudict-en-us.dict"
 
 typedef struct {
     int d_model;              /* C */

@@ -104,6 +104,16 @@ mtx_status mtx_modular_config_load(const char *path, mtx_modular_config *c) {
         const char *k = it->string;
         if (!strcmp(k, "training")) {
             st = mtx_train_config_from_object(path, it, &c->opt);
+            const mtx_train_config def = mtx_train_config_default();
+            if (!st && (strcmp(c->opt.data, def.data) || c->opt.train[0] || c->opt.dev[0] || c->opt.test[0]))
+                st = mtx_set_error(MTX_ERR_FORMAT,
+                                   "%s: training.data/train/dev/test are the teacher's (its dev and test score the bank); "
+                                   "set \"train_data\" to train on another corpus", path);
+        } else if (!strcmp(k, "train_data")) {
+            if (!cJSON_IsString(it) || !it->valuestring[0] || strlen(it->valuestring) >= MTX_PATH_MAX)
+                st = mtx_set_error(MTX_ERR_FORMAT, "%s: train_data must be a non-empty path shorter than %d bytes", path,
+                                   MTX_PATH_MAX);
+            else strcpy(c->train_data, it->valuestring);
         } else if (!strcmp(k, "granularities")) {
             int n = cJSON_GetArraySize(it);
             if (!cJSON_IsArray(it) || n < 1 || n > MTX_MAX_GRAN) {
@@ -177,6 +187,7 @@ char *mtx_modular_config_to_json(const mtx_modular_config *c) {
     cJSON_AddNumberToObject(o, "replace_rate_slope", c->rate_slope);
     cJSON_AddNumberToObject(o, "replace_rate_base", c->rate_base);
     cJSON_AddNumberToObject(o, "dropout_rate", c->dropout);
+    if (c->train_data[0]) cJSON_AddStringToObject(o, "train_data", c->train_data);
     char *t = mtx_train_config_to_json(&c->opt);
     cJSON_AddItemToObject(o, "training", cJSON_Parse(t ? t : "{}"));
     cJSON_free(t);

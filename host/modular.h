@@ -37,11 +37,16 @@ typedef struct {
     float rate_base;
     int slope_given;       /* rate_slope came from the file (else derived: p reaches 1 at 60% of max_steps) */
     float dropout;         /* dropout in the hybrid during training */
+    char train_data[MTX_PATH_MAX]; /* "" (the teacher's training split) or a corpus file that replaces it;
+                                    * dev and test stay the teacher's */
     mtx_train_config opt;  /* optimiser, schedule, batching, logging, seed, threads */
 } mtx_modular_config;
 
 mtx_modular_config mtx_modular_config_default(void);
-/* Reads a modularize config file: the keys above plus a "training" object. */
+/* Reads a modularize config file: the keys above plus a "training" object.
+ * The data keys of "training" (data, train, dev, test) must keep their
+ * defaults: a bank is scored on its teacher's dev and test splits, and
+ * "train_data" is the one way to train it on other words. */
 mtx_status mtx_modular_config_load(const char *path, mtx_modular_config *c);
 char *mtx_modular_config_to_json(const mtx_modular_config *c);
 

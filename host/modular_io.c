@@ -210,6 +210,31 @@ static char *bank_provenance(const mtx_bundle *teacher, const char *teacher_dir,
     return s;
 }
 
+/* train_data: the whole corpus file becomes the training split (no index
+ * rule), encoded with the teacher's vocabularies; dev and test stay. */
+static mtx_status replace_train_split(mtx_dataset *d, const char *path, const mtx_model_config *mc) {
+    mtx_corpus c;
+    mtx_encoded e;
+    memset(&e, 0, sizeof e);
+    mtx_status st = mtx_corpus_load(path, &c);
+    if (st) return st;
+    st = mtx_encode_corpus(&c, &d->sv, &d->tv, mc->max_source_positions, mc->max_target_positions - 1, &e);
+    mtx_corpus_free(&c);
+    if (st) {
+        char why[600];
+        snprintf(why, sizeof why, "%s", mtx_last_error());
+        return mtx_set_error(st, "train_data %s: %s (the teacher's vocabularies)", path, why);
+    }
+    if (e.n == 0) {
+        mtx_encoded_free(&e);
+        return mtx_set_error(MTX_ERR_DATA, "train_data %s: no entry fits max_source_positions %d / max_target_positions %d",
+                             path, mc->max_source_positions, mc->max_target_positions);
+    }
+    mtx_encoded_free(&d->train);
+    d->train = e;
+    return MTX_OK;
+}
+
 mtx_status mtx_modularize_run(const char *teacher_dir, const char *out_dir, const char *config_path,
                               int resume, int threads, const char *command_line, mtx_progress_fn fn, void *ctx) {
     mtx_modular_config cfg = mtx_modular_config_default();
@@ -270,6 +295,7 @@ mtx_status mtx_modularize_run(const char *teacher_dir, const char *out_dir, cons
     if (!st) st = mtx_bundle_load(teacher_dir, &teacher);
     if (!st) st = mtx_bundle_train_config(&teacher, teacher_dir, &data_cfg);
     if (!st) st = mtx_dataset_load(&d, &data_cfg, &teacher.model.cfg, teacher_dir);
+    if (!st && cfg.train_data[0]) st = replace_train_split(&d, cfg.train_data, &teacher.model.cfg);
     mtx_modular *m = NULL;
     if (!st) st = mtx_modular_new(&m, &cfg, &teacher.model, &d);
     if (!st && resume) st = mtx_modular_restore(m, out_dir);

@@ -1068,6 +1068,65 @@ static void test_modular_pipeline(void) {
     free(v);
 }
 
+/* train_data replaces the bank's training split (the teacher's splits were
+ * explicit files: naming the same training file gives the same bank bit for
+ * bit, another file another bank); data keys under "training" and symbols
+ * outside the teacher's vocabularies are one-line errors. */
+static void test_modular_train_data(void) {
+    CU_ASSERT_FATAL(bin_ok() && fixtures_ok());
+    char teacher[MTX_PATH_MAX], bank[MTX_PATH_MAX], cfg[MTX_PATH_MAX], tsv[MTX_PATH_MAX];
+    snprintf(teacher, sizeof teacher, "%s", tmp_path("mteacher", 0)); /* written by test_modular_pipeline */
+    snprintf(bank, sizeof bank, "%s", tmp_path("mbank", 0));
+    static const char body[] =
+        "\"granularities\": [2], \"training\": {\"max_steps\": 20, \"warmup_steps\": 2,\n"
+        " \"batch_tokens\": 256, \"checkpoint_every\": 10, \"log_every\": 5, \"eval_every\": 10, \"threads\": 1%s}}\n";
+    const char *files[] = { g_train, g_dev };
+    for (int k = 0; k < 2; k++) {
+        char out[MTX_PATH_MAX], text[2 * PATH_MAX + 512];
+        snprintf(out, sizeof out, "%s", tmp_path(k ? "mbank_dev" : "mbank_train", 0));
+        snprintf(cfg, sizeof cfg, "%s", tmp_path("mtd.json", 0));
+        int n = snprintf(text, sizeof text, "{\"train_data\": \"%s\", ", files[k]);
+        n += snprintf(text + n, sizeof text - (size_t)n, body, "");
+        CU_ASSERT_EQUAL_FATAL(mtx_write_file_atomic(cfg, text, (size_t)n), MTX_OK);
+        run_result r = RUN("modularize", "--teacher", teacher, "--out", out, "--config", cfg);
+        if (r.status != 0) show("modularize with train_data", &r);
+        CU_ASSERT_EQUAL(r.status, 0);
+        run_free(&r);
+        CU_ASSERT_EQUAL(same_file(out, bank, "model.safetensors"), k == 0);
+        char saved[MTX_PATH_MAX];
+        CU_ASSERT_EQUAL_FATAL(mtx_path_join(saved, sizeof saved, out, "config.json"), MTX_OK);
+        char *prov = slurp(saved);
+        CU_ASSERT_TRUE(prov && has(prov, "\"train_data\"") && has(prov, files[k]));
+        free(prov);
+        /* resume with the same config: nothing to do, accepted */
+        r = RUN("modularize", "--teacher", teacher, "--out", out, "--config", cfg, "--resume");
+        CU_ASSERT_EQUAL(r.status, 0);
+        run_free(&r);
+    }
+    /* a phone outside the teacher's target vocabulary, then a data key under "training" */
+    snprintf(tsv, sizeof tsv, "%s", tmp_path("mtd.tsv", 0));
+    static const char bad[] = "bad\tB AE D\nbat\tB QQ T\n";
+    CU_ASSERT_EQUAL_FATAL(mtx_write_file_atomic(tsv, bad, sizeof bad - 1), MTX_OK);
+    for (int k = 0; k < 2; k++) {
+        char text[3 * PATH_MAX + 512], extra[2 * PATH_MAX + 64];
+        int n = 0;
+        if (k == 0) {
+            n = snprintf(text, sizeof text, "{\"train_data\": \"%s\", ", tsv);
+            n += snprintf(text + n, sizeof text - (size_t)n, body, "");
+        } else {
+            snprintf(extra, sizeof extra, ", \"train\": \"%s\", \"dev\": \"%s\"", g_train, g_dev);
+            n = snprintf(text, sizeof text, "{");
+            n += snprintf(text + n, sizeof text - (size_t)n, body, extra);
+        }
+        CU_ASSERT_EQUAL_FATAL(mtx_write_file_atomic(cfg, text, (size_t)n), MTX_OK);
+        run_result r = RUN("modularize", "--teacher", teacher, "--out", tmp_path("mbank_bad", 0), "--config", cfg);
+        CU_ASSERT_EQUAL(r.status, 1);
+        CU_ASSERT_TRUE(one_line(r.err) && has(r.err, k ? "train_data" : "QQ") && (k || has(r.err, tsv)));
+        if (r.status != 1) show("modularize with bad train_data", &r);
+        run_free(&r);
+    }
+}
+
 /* A bank whose saved modularize config predates a key (written before
  * local_rate and match_rate existed) resumes: the run used their defaults;
  * a saved value that differs from the config is still refused. */
@@ -1125,4 +1184,5 @@ void mtx_suite_cli(void) {
     CU_add_test(s, "average: element-wise mean, self-average exact, errors", test_average);
     CU_add_test(s, "modularize, assemble, eval and sweep end to end", test_modular_pipeline);
     CU_add_test(s, "modularize resumes a run saved before newer config keys", test_modular_resume_older_config);
+    CU_add_test(s, "modularize train_data: same file same bank, errors", test_modular_train_data);
 }

@@ -621,6 +621,12 @@ static void test_modular_config_keys(void) {
         { "{\"assemblies_per_step\":\"3\"}", 0, "assemblies_per_step must be an integer in [1, 8]" },
         { "{\"assemblies_per_step\":9}", 0, "assemblies_per_step must be an integer in [1, 8]" },
         { "{\"assemblies_per_step\":3}", 1, NULL },
+        { "{\"training\":{\"test\":\"x.dict\"}}", 0, "set \"train_data\"" },
+        { "{\"training\":{\"data\":\"other.dict\"}}", 0, "set \"train_data\"" },
+        { "{\"training\":{\"data\":\"" MTX_DEFAULT_DATA "\"}}", 1, NULL },
+        { "{\"train_data\":3}", 0, "train_data must be a non-empty path" },
+        { "{\"train_data\":\"\"}", 0, "train_data must be a non-empty path" },
+        { "{\"train_data\":\"words.tsv\"}", 1, NULL },
     };
     for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
         FILE *f = fopen(path, "w");
@@ -655,6 +661,12 @@ static void test_modular_config_keys(void) {
         }
         if (i == 1 && st == MTX_OK) {
             CU_ASSERT(c.init[0] == 1 && c.init[2] == 1);
+        }
+        if (strstr(cases[i].json, "words.tsv") && st == MTX_OK) {
+            CU_ASSERT_STRING_EQUAL(c.train_data, "words.tsv");
+            char *js = mtx_modular_config_to_json(&c);
+            CU_ASSERT_TRUE(js && strstr(js, "\"train_data\":\"words.tsv\""));
+            cJSON_free(js);
         }
     }
     remove(path);
