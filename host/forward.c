@@ -250,14 +250,15 @@ static void self_attn_backward(mtx_acts *a, float *dres, const float *xin, const
                                const float *rstd, const float *qkv, const float *P,
                                const float *att, const float *ln, const float *wqkv,
                                const float *wo, float *gln, float *gqkv, float *gwo, int N,
-                               const mtx_attn_shape *sh, const mtx_fwd_opts *o, int site) {
+                               const mtx_attn_shape *sh, const mtx_fwd_opts *o, int site,
+                               const float *Pt, const float *row_w) {
     const int C = a->C;
     branch_grad(a->d_tmp, dres, (int64_t)N * C, o, site);
     memset(a->d_att, 0, sizeof(float) * (size_t)N * C);
     mtx_linear_backward(a->d_att, gwo, a->d_tmp, att, wo, N, C, C);
     memset(a->d_qkv, 0, sizeof(float) * (size_t)N * 3 * C);
     mtx_attention_backward(a->d_qkv, a->d_qkv + C, a->d_qkv + 2 * C, 3 * C, 3 * C, a->d_att, P,
-                           qkv, qkv + C, qkv + 2 * C, sh);
+                           qkv, qkv + C, qkv + 2 * C, sh, Pt, row_w);
     memset(a->d_a, 0, sizeof(float) * (size_t)N * C);
     mtx_linear_backward(a->d_a, gqkv, a->d_qkv, an, wqkv, N, C, 3 * C);
     mtx_rmsnorm_backward(dres, gln, a->d_a, xin, ln, rstd, N, C);
@@ -273,7 +274,7 @@ void mtx_enc_layer_backward(mtx_acts *a, int slot, const mtx_enc_layer *w, mtx_e
                  SITE_ENC + 2 * l + 1);
     self_attn_backward(a, dres, x, e->a1, e->rstd1, e->qkv, e->P, e->att, w->ln1, w->qkv, w->o,
                        gl ? gl->ln1 : NULL, gl ? gl->qkv : NULL, gl ? gl->o : NULL, Ns, &sa, o,
-                       SITE_ENC + 2 * l);
+                       SITE_ENC + 2 * l, a->enc_att_target[slot], a->att_w_src);
 }
 
 void mtx_dec_layer_backward(mtx_acts *a, int slot, const mtx_dec_layer *w, mtx_dec_layer *gl,
@@ -293,14 +294,14 @@ void mtx_dec_layer_backward(mtx_acts *a, int slot, const mtx_dec_layer *w, mtx_d
     memset(a->d_q, 0, sizeof(float) * (size_t)Nt * C);
     memset(a->d_kv, 0, sizeof(float) * (size_t)Ns * 2 * C);
     mtx_attention_backward(a->d_q, a->d_kv, a->d_kv + C, C, 2 * C, a->d_att, d->P2, d->q2,
-                           d->kv2, d->kv2 + C, &cs);
+                           d->kv2, d->kv2 + C, &cs, a->dec_cross_target[slot], a->att_w_tgt);
     mtx_linear_backward(dmem, gl ? gl->ckv : NULL, a->d_kv, mem, w->ckv, Ns, C, 2 * C);
     memset(a->d_a, 0, sizeof(float) * (size_t)Nt * C);
     mtx_linear_backward(a->d_a, gl ? gl->cq : NULL, a->d_q, d->a2, w->cq, Nt, C, C);
     mtx_rmsnorm_backward(dres, gl ? gl->ln2 : NULL, a->d_a, d->xmid1, w->ln2, d->rstd2, Nt, C);
     self_attn_backward(a, dres, x, d->a1, d->rstd1, d->qkv, d->P1, d->att1, w->ln1, w->qkv, w->o,
                        gl ? gl->ln1 : NULL, gl ? gl->qkv : NULL, gl ? gl->o : NULL, Nt, &ss, o,
-                       SITE_DEC + 3 * l);
+                       SITE_DEC + 3 * l, a->dec_self_target[slot], a->att_w_tgt);
 }
 
 void mtx_backward(mtx_acts *a, const mtx_net *n, const mtx_batch *b, const mtx_fwd_opts *o) {

@@ -68,6 +68,14 @@ typedef struct {
      * enc_dres_extra[l] (B*S, C) is added to the gradient of enc_res[l+1]; NULL: none. */
     const float *enc_dres_extra[MTX_MAX_LAYERS];
     const float *dec_dres_extra[MTX_MAX_LAYERS];
+    /* Optional attention-distribution targets (distillation) per layer slot:
+     * probabilities laid out as that slot's P, P1 or P2; the backward adds the
+     * gradient of sum over query rows r of w[r] * KL(target row || row), with
+     * w = att_w_src (B*S) for the encoder, att_w_tgt (B*T) for the decoder
+     * (see mtx_attention_kl). NULL: none. */
+    const float *enc_att_target[MTX_MAX_LAYERS];
+    const float *dec_self_target[MTX_MAX_LAYERS], *dec_cross_target[MTX_MAX_LAYERS];
+    const float *att_w_src, *att_w_tgt;
 } mtx_acts;
 
 mtx_status mtx_acts_init(mtx_acts *a, const mtx_model_config *c, int n_enc, int n_dec,

@@ -29,6 +29,7 @@ struct mtx_modular {
     double enc_ms[MTX_MAX_LAYERS + 1], dec_ms[MTX_MAX_LAYERS + 1]; /* this batch's hidden-MSE normalisers per teacher depth */
     float *extra;                  /* (Le + Ld, R, C) hidden-state gradients */
     uint8_t *src_mask, *tgt_mask;  /* (R) valid rows */
+    float *att_w_src, *att_w_tgt;  /* (R) attention-term row weights: beta_attention / (valid rows * heads), 0 on padding */
     mtx_batcher bt, dev_bt;
     mtx_batch_buf bb;
     int64_t step, epoch;
@@ -143,6 +144,7 @@ mtx_status mtx_modular_config_load(const char *path, mtx_modular_config *c) {
             if (c->hidden_relative < 0) st = mtx_set_error(MTX_ERR_FORMAT, "%s: hidden_norm must be \"absolute\" or \"relative\"", path);
         } else {
             float *f = !strcmp(k, "alpha_kd") ? &c->alpha_kd : !strcmp(k, "beta_hidden") ? &c->beta_hidden
+                     : !strcmp(k, "beta_attention") ? &c->beta_attention
                      : !strcmp(k, "gamma_local") ? &c->gamma_local : !strcmp(k, "local_rate") ? &c->local_rate
                      : !strcmp(k, "match_rate") ? &c->match_rate
                      : !strcmp(k, "temperature") ? &c->temperature : !strcmp(k, "replace_rate_slope") ? &c->rate_slope
@@ -178,6 +180,7 @@ char *mtx_modular_config_to_json(const mtx_modular_config *c) {
     for (int i = 0; i < c->n_gran; i++) cJSON_AddItemToArray(in, cJSON_CreateString(inits[c->init[i]]));
     cJSON_AddNumberToObject(o, "alpha_kd", c->alpha_kd);
     cJSON_AddNumberToObject(o, "beta_hidden", c->beta_hidden);
+    if (c->beta_attention > 0) cJSON_AddNumberToObject(o, "beta_attention", c->beta_attention);
     cJSON_AddNumberToObject(o, "gamma_local", c->gamma_local);
     cJSON_AddNumberToObject(o, "local_rate", c->local_rate);
     cJSON_AddNumberToObject(o, "match_rate", c->match_rate);
@@ -339,7 +342,10 @@ mtx_status mtx_modular_new(mtx_modular **out, const mtx_modular_config *c, const
     m->extra = malloc(sizeof(float) * (size_t)(mc->num_layers + mc->num_decoder_layers) * (size_t)R * (size_t)C);
     m->src_mask = malloc((size_t)R);
     m->tgt_mask = malloc((size_t)R);
-    if (!m->grad || !m->adam_m || !m->adam_v || !m->decay || !m->used || !m->extra || !m->src_mask || !m->tgt_mask)
+    m->att_w_src = malloc(sizeof(float) * (size_t)R);
+    m->att_w_tgt = malloc(sizeof(float) * (size_t)R);
+    if (!m->grad || !m->adam_m || !m->adam_v || !m->decay || !m->used || !m->extra || !m->src_mask || !m->tgt_mask ||
+        !m->att_w_src || !m->att_w_tgt)
         st = mtx_set_error(MTX_ERR_NOMEM, "out of memory for the module trainer");
     if (!st) st = mtx_bank_bind_like(&m->bank, m->grad, &m->genc, &m->gdec);
     if (!st) {
@@ -371,6 +377,7 @@ void mtx_modular_free(mtx_modular *m) {
     mtx_bank_free(&m->bank);
     free(m->grad); free(m->gacc); free(m->used_acc); free(m->adam_m); free(m->adam_v); free(m->decay); free(m->used);
     free(m->genc); free(m->gdec); free(m->extra); free(m->src_mask); free(m->tgt_mask);
+    free(m->att_w_src); free(m->att_w_tgt);
     mtx_acts_free(&m->acts);
     mtx_acts_free(&m->tacts);
     mtx_acts_free(&m->lacts);
@@ -438,6 +445,48 @@ static double hidden_loss(mtx_modular *m, const mtx_tiling *t, const float *res,
                          m->cfg.beta_hidden);
         extra_out[i] = ex;
     }
+    return sum;
+}
+
+/* Attention-distribution targets: a module covering teacher layers [s, s+g)
+ * matches its attention distributions (self, and cross in the decoder) to
+ * those of teacher layer s+g-1, row by row over the valid query rows.
+ * Stages the targets in the hybrid's activations (the backward adds the
+ * gradient of beta_attention times the term) and returns the sum over
+ * modules of the mean KL per valid query row and head. */
+static double attention_loss(mtx_modular *m, const mtx_assembly *a, const mtx_batch *b, int nsrc) {
+    const mtx_model_config *mc = &m->bank.teacher.cfg;
+    const int H = mc->num_heads, hs = mc->d_model / H, Ns = b->B * b->S, Nt = b->B * b->T;
+    for (int r = 0; r < Ns; r++) m->att_w_src[r] = m->src_mask[r] ? 1.0f / ((float)nsrc * (float)H) : 0.0f;
+    for (int r = 0; r < Nt; r++) m->att_w_tgt[r] = m->tgt_mask[r] ? 1.0f / ((float)b->n_tgt * (float)H) : 0.0f;
+    mtx_attn_shape sa = { b->B, b->S, b->S, H, hs, 0, b->src_len };
+    mtx_attn_shape ss = { b->B, b->T, b->T, H, hs, 1, NULL };
+    mtx_attn_shape cs = { b->B, b->T, b->S, H, hs, 0, b->src_len };
+    double sum = 0;
+    int pos = 0;
+    for (int i = 0; i < a->enc.n; i++) {
+        pos += a->enc.g[i];
+        if (a->enc.g[i] == 1) continue;
+        const float *pt = m->tacts.enc[pos - 1].P;
+        sum += mtx_attention_kl(m->acts.enc[i].P, pt, m->att_w_src, &sa);
+        m->acts.enc_att_target[i] = pt;
+    }
+    pos = 0;
+    for (int i = 0; i < a->dec.n; i++) {
+        pos += a->dec.g[i];
+        if (a->dec.g[i] == 1) continue;
+        const mtx_dec_acts *td = &m->tacts.dec[pos - 1];
+        sum += mtx_attention_kl(m->acts.dec[i].P1, td->P1, m->att_w_tgt, &ss);
+        sum += mtx_attention_kl(m->acts.dec[i].P2, td->P2, m->att_w_tgt, &cs);
+        m->acts.dec_self_target[i] = td->P1;
+        m->acts.dec_cross_target[i] = td->P2;
+    }
+    /* the backward applies the weights to the gradient: scale them by beta */
+    const float beta = m->cfg.beta_attention;
+    for (int r = 0; r < Ns; r++) m->att_w_src[r] *= beta;
+    for (int r = 0; r < Nt; r++) m->att_w_tgt[r] *= beta;
+    m->acts.att_w_src = m->att_w_src;
+    m->acts.att_w_tgt = m->att_w_tgt;
     return sum;
 }
 
@@ -549,7 +598,8 @@ static mtx_status loss_grad(mtx_modular *m, const mtx_assembly *a, const mtx_bat
                              m->extra, m->src_mask, Ns, nsrc);
     hid += hidden_loss(m, &a->dec, m->acts.dec_res, m->tacts.dec_res, m->dec_ms, m->acts.dec_dres_extra,
                        m->extra + (size_t)mc->num_layers * RC, m->tgt_mask, Nt, b->n_tgt);
-    if (!isfinite(ce) || !isfinite(kd) || !isfinite(hid))
+    double att = m->cfg.beta_attention > 0 ? attention_loss(m, a, b, nsrc) : 0.0;
+    if (!isfinite(ce) || !isfinite(kd) || !isfinite(hid) || !isfinite(att))
         return mtx_set_error(MTX_ERR_NUMERIC, "step %llu: loss is not finite", (unsigned long long)step + 1);
     memset(m->grad, 0, m->bank.n_mod * sizeof(float));
     /* modules with a gradient from this call: the hybrid's, then the local term's */
@@ -560,18 +610,23 @@ static mtx_status loss_grad(mtx_modular *m, const mtx_assembly *a, const mtx_bat
     for (int i = 0; i < a->dec.n; i++)
         if (a->dec.g[i] > 1) m->used[ne + (mtx_bank_dec_module(&m->bank, a->dec.g[i], a->dec.j[i]) - m->bank.dec_mod)] = 1;
     mtx_backward(&m->acts, &net, b, &on);
-    for (int i = 0; i < MTX_MAX_LAYERS; i++) m->acts.enc_dres_extra[i] = m->acts.dec_dres_extra[i] = NULL;
+    for (int i = 0; i < MTX_MAX_LAYERS; i++) {
+        m->acts.enc_dres_extra[i] = m->acts.dec_dres_extra[i] = NULL;
+        m->acts.enc_att_target[i] = m->acts.dec_self_target[i] = m->acts.dec_cross_target[i] = NULL;
+    }
+    m->acts.att_w_src = m->acts.att_w_tgt = NULL;
     double loc = m->cfg.gamma_local > 0 ? local_loss_grad(m, b, step, noise, nsrc) : 0.0;
     if (!isfinite(loc))
         return mtx_set_error(MTX_ERR_NUMERIC, "step %llu: local module loss is not finite", (unsigned long long)step + 1);
     /* the objective whose gradient was just taken (means over tokens / elements) */
     if (loss)
         *loss = ce / b->n_tgt + m->cfg.alpha_kd * kd / b->n_tgt + m->cfg.beta_hidden * hid +
-                m->cfg.gamma_local * loc;
+                m->cfg.beta_attention * att + m->cfg.gamma_local * loc;
     if (s) {
         s->ce = nll;
         s->kd = kd;
         s->hidden = hid;
+        s->attention = att;
         s->local = loc;
         s->tgt_tokens = b->n_tgt;
     }
@@ -608,7 +663,7 @@ static mtx_status parts_loss_grad(mtx_modular *m, const mtx_batch *b, mtx_modula
     memset(m->gacc, 0, m->bank.n_mod * sizeof(float));
     memset(m->used_acc, 0, (size_t)nu);
     memset(s, 0, sizeof *s);
-    double hid = 0, loc = 0;
+    double hid = 0, att = 0, loc = 0;
     for (int k = 0; k < K; k++) {
         mtx_batch pb = batch_rows(b, (int)((int64_t)b->B * k / K), (int)((int64_t)b->B * (k + 1) / K));
         mtx_assembly a;
@@ -624,9 +679,11 @@ static mtx_status parts_loss_grad(mtx_modular *m, const mtx_batch *b, mtx_modula
         s->kd += ps.kd;
         s->tgt_tokens += ps.tgt_tokens;
         hid += w * ps.hidden;
+        att += w * ps.attention;
         loc += w * ps.local;
     }
     s->hidden = hid;
+    s->attention = att;
     s->local = loc;
     memcpy(m->grad, m->gacc, m->bank.n_mod * sizeof(float));
     memcpy(m->used, m->used_acc, (size_t)nu);

@@ -5,6 +5,10 @@
  *   loss = CE(gold) + alpha * tau^2 KL(teacher || hybrid)
  *        + beta  * sum over the assembly's modules of MSE(module output in the
  *                  hybrid, teacher hidden state at the same depth)
+ *        + beta_att * sum over the assembly's modules of the mean over query
+ *                  rows and heads of KL(teacher attention || module attention),
+ *                  each attention (self; cross too in the decoder) against the
+ *                  same one of the last teacher layer of the module's span
  *        + gamma * sum over every module of the bank of MSE(module applied to
  *                  the teacher state at its span start, teacher state at its
  *                  span end)   (the local term: every module learns every step;
@@ -26,6 +30,7 @@ typedef struct {
     int init[MTX_MAX_GRAN]; /* per granularity, module init from its span: 0 first, 1 middle, 2 last teacher layer */
     float alpha_kd;        /* weight of the KL term */
     float beta_hidden;     /* weight of the hidden-state MSE term (modules inside the hybrid) */
+    float beta_attention;  /* weight of the attention-distribution term (modules inside the hybrid) */
     float gamma_local;     /* weight of the local term (every module on teacher states) */
     float local_rate;      /* share of the modules drawn into the local term each step, (0, 1] (1: all) */
     float match_rate;      /* probability that a step's decoder tiling copies the encoder's (equal depths) */
@@ -54,6 +59,7 @@ typedef struct mtx_modular mtx_modular;
 
 typedef struct {
     double ce, kd, hidden, local; /* summed per component over the step's target tokens / modules */
+    double attention;             /* the attention term (sum over modules of mean KL), like hidden */
     int64_t tgt_tokens;
     double grad_norm, lr, rate;
     int enc_blocks, dec_blocks; /* sampled assembly size (of part 0) */

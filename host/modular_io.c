@@ -307,7 +307,7 @@ mtx_status mtx_modularize_run(const char *teacher_dir, const char *out_dir, cons
     if (!st && resume) st = mtx_metrics_truncate(metrics, mtx_modular_steps(m));
     mtx_assembly small;
     if (m) mtx_assembly_smallest(mtx_modular_bank(m), &small);
-    double t0 = mtx_now_s(), wt0 = t0, w_ce = 0, w_kd = 0, w_hid = 0, w_loc = 0, dev_small = -1, dev_acc = 0;
+    double t0 = mtx_now_s(), wt0 = t0, w_ce = 0, w_kd = 0, w_hid = 0, w_att = 0, w_loc = 0, dev_small = -1, dev_acc = 0;
     int64_t w_tok = 0, w_n = 0, start = m ? mtx_modular_steps(m) : 0;
     while (!st && mtx_modular_steps(m) < cfg.opt.max_steps) {
         mtx_modular_stats s;
@@ -317,15 +317,17 @@ mtx_status mtx_modularize_run(const char *teacher_dir, const char *out_dir, cons
         w_ce += s.ce;
         w_kd += s.kd;
         w_hid += s.hidden;
+        w_att += s.attention;
         w_loc += s.local;
         w_n++;
         w_tok += s.tgt_tokens;
         if (step % cfg.opt.log_every == 0 || step == cfg.opt.max_steps) {
             double now = mtx_now_s();
-            char line[512];
+            char line[512], att[64] = "";
+            if (cfg.beta_attention > 0) snprintf(att, sizeof att, ",\"attention\":%.6f", w_att / (double)w_n);
             snprintf(line, sizeof line,
-                     "{\"step\":%lld,\"ce\":%.6f,\"kd\":%.6f,\"hidden\":%.6f,\"local\":%.6f,\"lr\":%.6g,\"replace_rate\":%.4f,\"grad_norm\":%.4f,\"tokens_per_s\":%.1f,\"elapsed_s\":%.1f}",
-                     (long long)step, w_ce / (double)w_tok, w_kd / (double)w_tok, w_hid / (double)w_n, w_loc / (double)w_n, s.lr, s.rate,
+                     "{\"step\":%lld,\"ce\":%.6f,\"kd\":%.6f,\"hidden\":%.6f%s,\"local\":%.6f,\"lr\":%.6g,\"replace_rate\":%.4f,\"grad_norm\":%.4f,\"tokens_per_s\":%.1f,\"elapsed_s\":%.1f}",
+                     (long long)step, w_ce / (double)w_tok, w_kd / (double)w_tok, w_hid / (double)w_n, att, w_loc / (double)w_n, s.lr, s.rate,
                      s.grad_norm, (double)w_tok / (now - wt0), now - t0);
             st = mtx_append_line(metrics, line);
             mtx_train_progress p = { 0 };
@@ -339,7 +341,7 @@ mtx_status mtx_modularize_run(const char *teacher_dir, const char *out_dir, cons
             p.eta_s = (double)(cfg.opt.max_steps - step) * (now - t0) / (double)(step - start);
             if (fn) fn(&p, ctx);
             wt0 = now;
-            w_ce = w_kd = w_hid = w_loc = 0;
+            w_ce = w_kd = w_hid = w_att = w_loc = 0;
             w_tok = w_n = 0;
         }
         if (!st && ((cfg.opt.eval_every && step % cfg.opt.eval_every == 0) || step == cfg.opt.max_steps)) {

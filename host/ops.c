@@ -85,7 +85,8 @@ void mtx_attention_forward(float *out, float *P, const float *q, int qs, const f
 
 void mtx_attention_backward(float *dq, float *dk, float *dv, int qs, int kvs,
                             const float *dout, const float *P, const float *q,
-                            const float *k, const float *v, const mtx_attn_shape *sh) {
+                            const float *k, const float *v, const mtx_attn_shape *sh,
+                            const float *Pt, const float *row_w) {
     /* o = P v, P = softmax(s), s = scale * q k^T
      * dv += P^T do;  dP = do v^T;  ds = P * (dP - sum_j P dP);  dq += scale ds k;  dk += scale ds^T q */
     const int H = sh->H, hs = sh->hs, Tq = sh->Tq, Tk = sh->Tk, C = H * hs;
@@ -111,8 +112,13 @@ void mtx_attention_backward(float *dq, float *dk, float *dv, int qs, int kvs,
                     dp[j] = s;
                     dot += s * p[j];
                 }
+                /* distillation: d KL(pt || softmax(s)) / ds = p - pt */
+                const float *pt = Pt ? Pt + (((int64_t)b * H + h) * Tq + i) * Tk : NULL;
+                const float w = Pt ? row_w[b * Tq + i] : 0.0f;
                 for (int j = 0; j < nk; j++) {
-                    float ds = p[j] * (dp[j] - dot) * scale;
+                    float ds = p[j] * (dp[j] - dot);
+                    if (w != 0.0f) ds += w * (p[j] - pt[j]);
+                    ds *= scale;
                     const float *kj = k + (int64_t)(b * Tk + j) * kvs + h * hs;
                     float *dkj = dk + (int64_t)(b * Tk + j) * kvs + h * hs;
                     for (int d = 0; d < hs; d++) {
@@ -123,6 +129,26 @@ void mtx_attention_backward(float *dq, float *dk, float *dv, int qs, int kvs,
             }
         }
     }
+}
+
+double mtx_attention_kl(const float *P, const float *Pt, const float *row_w, const mtx_attn_shape *sh) {
+    const int H = sh->H, Tq = sh->Tq, Tk = sh->Tk;
+    double sum = 0.0;
+    for (int b = 0; b < sh->B; b++)
+        for (int i = 0; i < Tq; i++) {
+            const float w = row_w[b * Tq + i];
+            if (w == 0.0f) continue;
+            const int nk = visible_keys(sh, b, i);
+            double kl = 0.0;
+            for (int h = 0; h < H; h++) {
+                const float *p = P + (((int64_t)b * H + h) * Tq + i) * Tk;
+                const float *pt = Pt + (((int64_t)b * H + h) * Tq + i) * Tk;
+                for (int j = 0; j < nk; j++)
+                    if (pt[j] > 0.0f) kl += (double)pt[j] * (log((double)pt[j]) - log(p[j] > 1e-30f ? (double)p[j] : 1e-30));
+            }
+            sum += (double)w * kl;
+        }
+    return sum;
 }
 
 void mtx_relu_forward(float *out, const float *h, int64_t n) {

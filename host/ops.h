@@ -30,10 +30,18 @@ typedef struct {
 /* out(B*Tq, H*hs) and the probabilities P(B,H,Tq,Tk) (masked entries 0). */
 void mtx_attention_forward(float *out, float *P, const float *q, int qs, const float *k,
                            const float *v, int kvs, const mtx_attn_shape *sh);
-/* dq, dk, dv (same strides as q, k, v) += gradients; dout is (B*Tq, H*hs). */
+/* dq, dk, dv (same strides as q, k, v) += gradients; dout is (B*Tq, H*hs).
+ * With Pt non-NULL (target probabilities laid out as P) the gradient also
+ * includes that of mtx_attention_kl(P, Pt, row_w, sh): row_w[r] * (P - Pt)
+ * on the scores of query row r; NULL: none. */
 void mtx_attention_backward(float *dq, float *dk, float *dv, int qs, int kvs,
                             const float *dout, const float *P, const float *q,
-                            const float *k, const float *v, const mtx_attn_shape *sh);
+                            const float *k, const float *v, const mtx_attn_shape *sh,
+                            const float *Pt, const float *row_w);
+/* Attention-distribution distillation: sum over sequences b, heads h and
+ * query rows i of row_w[b*Tq + i] * KL(Pt[b,h,i,:] || P[b,h,i,:]) over the
+ * visible keys (rows with weight 0 are skipped). */
+double mtx_attention_kl(const float *P, const float *Pt, const float *row_w, const mtx_attn_shape *sh);
 
 /* out(n) = max(0, h). */
 void mtx_relu_forward(float *out, const float *h, int64_t n);

@@ -89,36 +89,68 @@ enum { AB = 2, ATq = 5, ATk = 4, AH = 2, Ahs = 3, AC = AH * Ahs };
 typedef struct {
     float q[AB * ATq * AC], kv[AB * ATk * 2 * AC], out[AB * ATq * AC], P[AB * AH * ATq * ATk];
     float R[AB * ATq * AC];
+    float Pt[AB * AH * ATq * ATk], row_w[AB * ATq]; /* distillation targets (kd) */
+    int kd;
     mtx_attn_shape sh;
 } attn_ctx;
 static double attn_loss(void *p) {
     attn_ctx *c = p;
     mtx_attention_forward(c->out, c->P, c->q, AC, c->kv, c->kv + AC, 2 * AC, &c->sh);
-    return dotf(c->out, c->R, AB * ATq * AC);
+    double l = dotf(c->out, c->R, AB * ATq * AC);
+    if (c->kd) l += mtx_attention_kl(c->P, c->Pt, c->row_w, &c->sh);
+    return l;
 }
-static void attn_check(int causal) {
+/* kd: plus the attention-distribution KL to random target rows (over the
+ * visible keys), one query row of weight 0 */
+static void attn_check(int causal, int kd) {
     static const int klen[AB] = { 4, 2 };
     attn_ctx c;
     c.sh = (mtx_attn_shape){ AB, ATq, ATk, AH, Ahs, causal, klen };
+    c.kd = kd;
     randn(c.q, AB * ATq * AC, 1.0f);
     randn(c.kv, AB * ATk * 2 * AC, 1.0f);
     randn(c.R, AB * ATq * AC, 1.0f);
+    memset(c.Pt, 0, sizeof c.Pt);
+    for (int b = 0; b < AB; b++)
+        for (int i = 0; i < ATq; i++) {
+            c.row_w[b * ATq + i] = i == 1 ? 0.0f : 0.5f + 0.25f * (float)i;
+            int nk = klen[b];
+            if (causal && i + 1 < nk) nk = i + 1;
+            for (int h = 0; h < AH; h++) {
+                float *pt = c.Pt + ((b * AH + h) * ATq + i) * ATk, sum = 0.0f;
+                randn(pt, nk, 1.0f);
+                for (int j = 0; j < nk; j++) sum += (pt[j] = expf(pt[j]));
+                for (int j = 0; j < nk; j++) pt[j] /= sum;
+            }
+        }
     float dq[AB * ATq * AC] = { 0 }, dkv[AB * ATk * 2 * AC] = { 0 };
     double numq[AB * ATq * AC], numkv[AB * ATk * 2 * AC];
     attn_loss(&c);
-    mtx_attention_backward(dq, dkv, dkv + AC, AC, 2 * AC, c.R, c.P, c.q, c.kv, c.kv + AC, &c.sh);
+    mtx_attention_backward(dq, dkv, dkv + AC, AC, 2 * AC, c.R, c.P, c.q, c.kv, c.kv + AC, &c.sh,
+                           kd ? c.Pt : NULL, kd ? c.row_w : NULL);
     numeric(numq, c.q, AB * ATq * AC, 1e-2f, attn_loss, &c);
     numeric(numkv, c.kv, AB * ATk * 2 * AC, 1e-2f, attn_loss, &c);
-    CU_ASSERT(grad_close(causal ? "causal attention dq" : "attention dq", dq, numq, AB * ATq * AC, 2e-3));
-    CU_ASSERT(grad_close(causal ? "causal attention dkv" : "attention dkv", dkv, numkv, AB * ATk * 2 * AC, 2e-3));
+    CU_ASSERT(grad_close(kd ? "attention + KL dq" : causal ? "causal attention dq" : "attention dq", dq, numq,
+                         AB * ATq * AC, 2e-3));
+    CU_ASSERT(grad_close(kd ? "attention + KL dkv" : causal ? "causal attention dkv" : "attention dkv", dkv, numkv,
+                         AB * ATk * 2 * AC, 2e-3));
+    if (kd) {
+        /* the KL is 0 exactly when the rows match, and positive otherwise */
+        CU_ASSERT(mtx_attention_kl(c.P, c.Pt, c.row_w, &c.sh) > 0.0);
+        CU_ASSERT(fabs(mtx_attention_kl(c.P, c.P, c.row_w, &c.sh)) < 1e-9);
+    }
     /* masked keys get exactly zero probability and zero gradient */
     for (int i = 0; i < ATq; i++)
         for (int j = 2; j < ATk; j++) CU_ASSERT_EQUAL(c.P[((1 * AH + 0) * ATq + i) * ATk + j], 0.0f);
     for (int j = 2; j < ATk; j++)
         for (int d = 0; d < 2 * AC; d++) CU_ASSERT_EQUAL(dkv[(1 * ATk + j) * 2 * AC + d], 0.0f);
 }
-static void test_attention_grad(void) { attn_check(0); }
-static void test_attention_causal_grad(void) { attn_check(1); }
+static void test_attention_grad(void) { attn_check(0, 0); }
+static void test_attention_causal_grad(void) { attn_check(1, 0); }
+static void test_attention_kl_grad(void) {
+    attn_check(0, 1);
+    attn_check(1, 1);
+}
 
 enum { EV = 5, EB = 2, ET = 3, EC = 4 };
 typedef struct { int32_t tok[EB * ET]; float emb[EV * EC], pos[ET * EC], out[EB * ET * EC], R[EB * ET * EC]; } emb_ctx;
@@ -321,6 +353,7 @@ void mtx_suite_grad(void) {
     CU_add_test(s, "rmsnorm backward vs finite differences", test_rmsnorm_grad);
     CU_add_test(s, "attention backward vs finite differences", test_attention_grad);
     CU_add_test(s, "causal attention backward vs finite differences", test_attention_causal_grad);
+    CU_add_test(s, "attention-distribution KL backward vs finite differences", test_attention_kl_grad);
     CU_add_test(s, "embedding backward vs finite differences", test_embed_grad);
     CU_add_test(s, "label-smoothed cross-entropy vs finite differences", test_crossentropy_grad);
     CU_add_test(s, "KL distillation loss vs finite differences", test_kl_distill_grad);

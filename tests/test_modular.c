@@ -237,10 +237,11 @@ static void test_teacher_frozen_and_dev_loss_drops(void) {
  * for plain and relative hidden-state norms. With the local term every
  * module of the bank has a gradient; without it, modules outside the
  * assembly have exactly zero. */
-static void check_objective_grad(int relative, float gamma_local) {
+static void check_objective_grad(int relative, float gamma_local, float beta_attention) {
     mtx_modular_config c = tiny_modular();
     c.alpha_kd = 0.7f;
     c.beta_hidden = 0.5f;
+    c.beta_attention = beta_attention;
     c.temperature = 1.5f;
     c.opt.label_smoothing = 0.1f;
     c.hidden_relative = relative;
@@ -297,8 +298,8 @@ static void check_objective_grad(int relative, float gamma_local) {
     CU_ASSERT(used_norm > 0);
     double rel = sqrt(diff) / (sqrt(norm) + 1e-30);
     if (rel > 2e-2)
-        fprintf(stderr, "\n  modular objective (relative %d, local %g): normalised error %.3g over %d coordinates\n",
-                relative, gamma_local, rel, checked);
+        fprintf(stderr, "\n  modular objective (relative %d, local %g, attention %g): normalised error %.3g over %d coordinates\n",
+                relative, gamma_local, beta_attention, rel, checked);
     CU_ASSERT(rel < 2e-2);
     free(g);
     mtx_batcher_free(&bt);
@@ -307,9 +308,11 @@ static void check_objective_grad(int relative, float gamma_local) {
 }
 
 static void test_modular_objective_grad(void) {
-    check_objective_grad(0, 0.0f);
-    check_objective_grad(1, 0.0f);
-    check_objective_grad(1, 0.8f);
+    check_objective_grad(0, 0.0f, 0.0f);
+    check_objective_grad(1, 0.0f, 0.0f);
+    check_objective_grad(1, 0.8f, 0.0f);
+    check_objective_grad(1, 0.0f, 2.0f);
+    check_objective_grad(1, 0.8f, 1.0f);
 }
 
 /* How many modules of a bank of the 6 + 6 test teacher differ from the
@@ -621,6 +624,8 @@ static void test_modular_config_keys(void) {
         { "{\"assemblies_per_step\":\"3\"}", 0, "assemblies_per_step must be an integer in [1, 8]" },
         { "{\"assemblies_per_step\":9}", 0, "assemblies_per_step must be an integer in [1, 8]" },
         { "{\"assemblies_per_step\":3}", 1, NULL },
+        { "{\"beta_attention\":-0.5}", 0, "beta_attention must be a number in [0, 100]" },
+        { "{\"beta_attention\":0.5}", 1, NULL },
         { "{\"training\":{\"test\":\"x.dict\"}}", 0, "set \"train_data\"" },
         { "{\"training\":{\"data\":\"other.dict\"}}", 0, "set \"train_data\"" },
         { "{\"training\":{\"data\":\"" MTX_DEFAULT_DATA "\"}}", 1, NULL },
