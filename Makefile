@@ -65,7 +65,7 @@ bench: $(BUILD)/modtx
 	    --model models/g2p-teacher --out $(BUILD)/bench/train.json
 
 # The main job on the shipped defaults: from the shipped teacher, train a
-# module bank with the bounded default budget (7 minutes on 2 cores; the sweep about 3 more),
+# module bank with the bounded default budget (7 minutes on 2 cores; the sweep about 4 more),
 # then sweep every reachable compression ratio and print the table and the
 # plot's path. Re-running resumes (and so skips) a finished bank.
 RUN_DIR ?= $(BUILD)/run
