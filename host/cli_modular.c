@@ -26,9 +26,11 @@ static const char modularize_help[] =
     "parts, each with its own assembly. FILE (built-in defaults without it; the\n"
     "make-run settings are models/g2p-modular.json, the shipped bank's\n"
     "models/g2p-modular-long.json; keys in docs/modular.md) sets granularities,\n"
-    "init, loss weights, rates and the \"training\" object. Progress, checkpoints\n"
-    "and --resume behave as in `modtx train`; --threads N overrides\n"
-    "training.threads.\n";
+    "init, loss weights, rates and the \"training\" object. The bank trains on\n"
+    "the teacher's training split and is scored on its dev and test splits;\n"
+    "\"train_data\": FILE trains it on another corpus instead (the teacher's\n"
+    "vocabularies). Progress, checkpoints and --resume behave as in `modtx\n"
+    "train`; --threads N overrides training.threads.\n";
 
 int mtx_cmd_modularize(int argc, char **argv) {
     const char *teacher = NULL, *out = NULL, *config = NULL, *thr_s = NULL;
