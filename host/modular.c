@@ -457,8 +457,11 @@ static double hidden_loss(mtx_modular *m, const mtx_tiling *t, const float *res,
 static double attention_loss(mtx_modular *m, const mtx_assembly *a, const mtx_batch *b, int nsrc) {
     const mtx_model_config *mc = &m->bank.teacher.cfg;
     const int H = mc->num_heads, hs = mc->d_model / H, Ns = b->B * b->S, Nt = b->B * b->T;
-    for (int r = 0; r < Ns; r++) m->att_w_src[r] = m->src_mask[r] ? 1.0f / ((float)nsrc * (float)H) : 0.0f;
-    for (int r = 0; r < Nt; r++) m->att_w_tgt[r] = m->tgt_mask[r] ? 1.0f / ((float)b->n_tgt * (float)H) : 0.0f;
+    /* the row weights carry beta (the backward applies them to the gradient);
+     * the returned term is unweighted: the sum divided by beta (> 0 here) */
+    const float beta = m->cfg.beta_attention;
+    for (int r = 0; r < Ns; r++) m->att_w_src[r] = m->src_mask[r] ? beta / ((float)nsrc * (float)H) : 0.0f;
+    for (int r = 0; r < Nt; r++) m->att_w_tgt[r] = m->tgt_mask[r] ? beta / ((float)b->n_tgt * (float)H) : 0.0f;
     mtx_attn_shape sa = { b->B, b->S, b->S, H, hs, 0, b->src_len };
     mtx_attn_shape ss = { b->B, b->T, b->T, H, hs, 1, NULL };
     mtx_attn_shape cs = { b->B, b->T, b->S, H, hs, 0, b->src_len };
@@ -481,13 +484,9 @@ static double attention_loss(mtx_modular *m, const mtx_assembly *a, const mtx_ba
         m->acts.dec_self_target[i] = td->P1;
         m->acts.dec_cross_target[i] = td->P2;
     }
-    /* the backward applies the weights to the gradient: scale them by beta */
-    const float beta = m->cfg.beta_attention;
-    for (int r = 0; r < Ns; r++) m->att_w_src[r] *= beta;
-    for (int r = 0; r < Nt; r++) m->att_w_tgt[r] *= beta;
     m->acts.att_w_src = m->att_w_src;
     m->acts.att_w_tgt = m->att_w_tgt;
-    return sum;
+    return sum / beta;
 }
 
 /* Whether module k (encoder modules first, then decoder modules) takes part
