@@ -95,50 +95,91 @@ static char *assembly_provenance(const mtx_bank_dir *bd, const char *bank_dir, c
 static const char assemble_help[] =
     "usage: modtx assemble --model BANK --ratio R --strategy size|speed|search --out DIR\n"
     "                      [--dev-words N]\n"
+    "       modtx assemble --model BANK --tiling \"ENCODER | DECODER\" --out DIR\n"
     "\n"
     "Writes a standalone model directory holding the assembly of teacher layers\n"
     "and modules chosen for compression ratio R (teacher layers / assembled\n"
     "layers). size: fewest parameters; speed: lowest estimated decode latency;\n"
-    "search: best greedy WER on the first N dev words (default 1000). The\n"
-    "tiling is recorded in config.json; eval, predict and info accept the result.\n";
+    "search: best greedy WER on the first N dev words (default 1000). Or the\n"
+    "assembly named by --tiling, as sweep prints it: teacher layers tJ and\n"
+    "modules mG.J, e.g. \"m2.0 t2 t3 m2.2 | m3.0 m3.1\". The tiling is recorded\n"
+    "in config.json; eval, predict and info accept the result.\n";
+
+/* "ENC | DEC" into an assembly, each side checked against the bank's stacks. */
+static mtx_status parse_assembly(const mtx_bank *b, const char *s, mtx_assembly *a) {
+    const char *bar = strchr(s, '|');
+    if (!bar || strchr(bar + 1, '|'))
+        return mtx_set_error(MTX_ERR_ARG, "--tiling must be \"ENCODER | DECODER\" (one '|'), got '%s'", s);
+    char enc[512];
+    size_t n = (size_t)(bar - s);
+    if (n >= sizeof enc) return mtx_set_error(MTX_ERR_ARG, "--tiling: encoder tiling too long");
+    memcpy(enc, s, n);
+    enc[n] = 0;
+    memset(a, 0, sizeof *a);
+    char why[512];
+    const mtx_model_config *c = &b->teacher.cfg;
+    const char *side = "encoder";
+    mtx_status st = mtx_tiling_parse(enc, &a->enc);
+    if (!st) st = mtx_tiling_validate(&a->enc, c->num_layers, b->gran, b->n_gran);
+    if (!st) {
+        side = "decoder";
+        st = mtx_tiling_parse(bar + 1, &a->dec);
+    }
+    if (!st) st = mtx_tiling_validate(&a->dec, c->num_decoder_layers, b->gran, b->n_gran);
+    if (st) { /* copied first: the detail is rewritten in the buffer it is read from */
+        snprintf(why, sizeof why, "%s", mtx_last_error());
+        return mtx_set_error(st, "--tiling: %s: %s", side, why);
+    }
+    return MTX_OK;
+}
 
 int mtx_cmd_assemble(int argc, char **argv) {
-    const char *model = NULL, *ratio_s = NULL, *strat_s = NULL, *out = NULL, *dw_s = "1000";
+    const char *model = NULL, *ratio_s = NULL, *strat_s = NULL, *out = NULL, *dw_s = "1000", *tiling = NULL;
     const mtx_opt opts[] = { { "--model", &model, NULL }, { "--ratio", &ratio_s, NULL },
                              { "--strategy", &strat_s, NULL }, { "--out", &out, NULL },
-                             { "--dev-words", &dw_s, NULL } };
-    int r = mtx_parse_opts(argc, argv, opts, 5, assemble_help, NULL, 0, NULL);
+                             { "--dev-words", &dw_s, NULL }, { "--tiling", &tiling, NULL } };
+    int r = mtx_parse_opts(argc, argv, opts, 6, assemble_help, NULL, 0, NULL);
     if (r) return r == 1 ? 0 : 2;
-    if (!model || !ratio_s || !strat_s || !out) {
-        fprintf(stderr, "modtx assemble: --model, --ratio, --strategy and --out are required (see --help)\n");
+    if (!model || !out || (tiling ? ratio_s || strat_s : !ratio_s || !strat_s)) {
+        fprintf(stderr, "modtx assemble: --model, --out and either --ratio with --strategy or --tiling are "
+                        "required (see --help)\n");
         return 2;
     }
-    mtx_strategy strat;
-    char *end = NULL;
-    double ratio = strtod(ratio_s, &end);
+    mtx_strategy strat = MTX_STRATEGY_SIZE;
+    double ratio = 0;
     long dev_words = mtx_opt_int("assemble", "--dev-words", dw_s, 1, 1000000);
-    if (*end || !isfinite(ratio)) {
-        fprintf(stderr, "modtx assemble: --ratio must be a number, got '%s'\n", ratio_s);
-        return 2;
+    if (!tiling) {
+        char *end = NULL;
+        ratio = strtod(ratio_s, &end);
+        if (*end || !isfinite(ratio)) {
+            fprintf(stderr, "modtx assemble: --ratio must be a number, got '%s'\n", ratio_s);
+            return 2;
+        }
+        if (parse_strategy("assemble", strat_s, &strat)) return 2;
     }
-    if (parse_strategy("assemble", strat_s, &strat) || dev_words < 0) return 2;
+    if (dev_words < 0) return 2;
     mtx_set_threads(2);
     mtx_bank_dir bd;
     if (mtx_bank_load(model, &bd)) return mtx_fail("assemble");
     mtx_dataset d;
     memset(&d, 0, sizeof d);
-    mtx_train_config t;
-    mtx_status st = mtx_bundle_train_config(&bd.teacher, model, &t);
-    if (!st) st = mtx_dataset_load(&d, &t, &bd.bank.teacher.cfg, model);
-    mtx_len_stats lens = st ? (mtx_len_stats){ 8, 8 } : mtx_len_stats_of(&d.dev);
     mtx_assembly a;
-    if (!st) st = mtx_assembly_choose(&bd.bank, ratio, strat, &lens, &d.dev, (int)dev_words, &a);
+    mtx_status st;
+    if (tiling) {
+        st = parse_assembly(&bd.bank, tiling, &a);
+    } else {
+        mtx_train_config t;
+        st = mtx_bundle_train_config(&bd.teacher, model, &t);
+        if (!st) st = mtx_dataset_load(&d, &t, &bd.bank.teacher.cfg, model);
+        mtx_len_stats lens = st ? (mtx_len_stats){ 8, 8 } : mtx_len_stats_of(&d.dev);
+        if (!st) st = mtx_assembly_choose(&bd.bank, ratio, strat, &lens, &d.dev, (int)dev_words, &a);
+    }
     mtx_model m;
     memset(&m, 0, sizeof m);
     if (!st) st = mtx_assembly_to_model(&bd.bank, &a, &m);
     char cmd[2048];
     mtx_cli_command_line(cmd, sizeof cmd, argc, argv);
-    char *prov = st ? NULL : assembly_provenance(&bd, model, &a, strat_s, cmd);
+    char *prov = st ? NULL : assembly_provenance(&bd, model, &a, tiling ? "tiling" : strat_s, cmd);
     if (!st) st = mtx_bundle_save(out, &m, &bd.teacher.src_vocab, &bd.teacher.tgt_vocab, prov, MTX_DT_F32, NULL);
     if (!st) {
         char te[512], td[512];

@@ -5,7 +5,8 @@
  * a file or /dev/null, stdout and stderr captured in files of a mkdtemp
  * directory under /tmp that the suite removes. Each child gets
  * OPENBLAS_NUM_THREADS=1 and a 120 s alarm so a hang fails instead of
- * blocking. The whole suite takes about a second. */
+ * blocking. The suite takes a few seconds, most of them in the test of
+ * the shipped teacher and bank on the real CMUdict test split. */
 #include <CUnit/CUnit.h>
 #include <cjson/cJSON.h>
 #include <dirent.h>
@@ -1037,6 +1038,26 @@ static void test_modular_pipeline(void) {
     r = RUN("info", "--model", asm2);
     CU_ASSERT_TRUE(r.status == 0 && has(r.out, "1 encoder + 1 decoder") && has(r.out, "m2.0"));
     run_free(&r);
+    /* --tiling names the assembly; it must cover each stack with the bank's granularities */
+    r = RUN("assemble", "--model", bank, "--tiling", "t0 t1 | m2.0", "--out", asm2);
+    if (r.status != 0) show("assemble --tiling", &r);
+    CU_ASSERT_EQUAL(r.status, 0);
+    run_free(&r);
+    r = RUN("info", "--model", asm2);
+    CU_ASSERT_TRUE(r.status == 0 && has(r.out, "2 encoder + 1 decoder") && has(r.out, "t0 t1") && has(r.out, "m2.0"));
+    run_free(&r);
+    static const char *const bad_tilings[] = { "t0 t1", "t0 | t1 | m2.0", "m2.0 | t1", "m3.0 | m2.0", "t0 t1 | m2.0 t0",
+                                               "t0 x | m2.0", "" };
+    for (int i = 0; i < 7; i++) {
+        r = RUN("assemble", "--model", bank, "--tiling", bad_tilings[i], "--out", asm2);
+        CU_ASSERT_EQUAL(r.status, 1);
+        CU_ASSERT_TRUE(one_line(r.err) && has(r.err, "--tiling"));
+        if (r.status != 1 || !one_line(r.err)) show(bad_tilings[i], &r);
+        run_free(&r);
+    }
+    r = RUN("assemble", "--model", bank, "--tiling", "t0 t1 | t0 t1", "--ratio", "1", "--out", asm2);
+    CU_ASSERT_EQUAL(r.status, 2);
+    run_free(&r);
     r = RUN("sweep", "--model", bank, "--dev-words", "5", "--out", sweep_dir, "--json");
     if (r.status != 0) show("sweep", &r);
     CU_ASSERT_EQUAL(r.status, 0);
@@ -1066,6 +1087,53 @@ static void test_modular_pipeline(void) {
     CU_ASSERT_TRUE(v && has(v, "<svg") && has(v, "</svg>"));
     free(c);
     free(v);
+}
+
+/* The shipped teacher and bank on the real CMUdict test split (greedy, one
+ * thread): each uniform assembly, named with `assemble --tiling`, stays
+ * within 0.5 WER points of what docs/RESULTS.md reports (teacher 27.90, 2x
+ * 29.70, 3x 32.86, 6x 39.78; a word is 0.008 points), and quality falls
+ * with the ratio. A bank that no longer loads, a decoder change or a
+ * retrained bank that regressed fails here; a new shipped bank updates the
+ * bounds with its RESULTS rows. About 15 seconds. */
+static void test_shipped_quality(void) {
+    CU_ASSERT_FATAL(bin_ok());
+    if (access(MTX_DEFAULT_DATA, R_OK) != 0) fprintf(stderr, "\n    %s missing (make deps)\n", MTX_DEFAULT_DATA);
+    CU_ASSERT_FATAL(access(MTX_DEFAULT_DATA, R_OK) == 0);
+    static const struct {
+        const char *tiling; /* NULL: the teacher itself */
+        double max_wer;
+    } rows[] = { { NULL, 28.40 },
+                 { "m2.0 m2.1 m2.2 | m2.0 m2.1 m2.2", 30.20 },
+                 { "m3.0 m3.1 | m3.0 m3.1", 33.36 },
+                 { "m6.0 | m6.0", 40.28 } };
+    double prev = 0;
+    for (int i = 0; i < 4; i++) {
+        const char *model = "models/g2p-teacher";
+        char dir[MTX_PATH_MAX];
+        if (rows[i].tiling) {
+            snprintf(dir, sizeof dir, "%s/shipped%d", g_dir, i);
+            run_result a = RUN("assemble", "--model", "models/g2p-modular", "--tiling", rows[i].tiling, "--out", dir);
+            if (a.status != 0) show("assemble shipped bank", &a);
+            CU_ASSERT_EQUAL_FATAL(a.status, 0);
+            run_free(&a);
+            model = dir;
+        }
+        run_result r = RUN("eval", "--model", model, "--split", "test", "--threads", "1", "--json");
+        cJSON *j = parse_one_object(r.out);
+        double wer = j ? num(j, "wer") : NAN;
+        if (r.status != 0 || !(wer <= rows[i].max_wer) || !(wer > prev)) {
+            show(rows[i].tiling ? rows[i].tiling : "teacher", &r);
+            fprintf(stderr, "    test WER %.2f, bound %.2f, previous row %.2f\n", wer, rows[i].max_wer, prev);
+        }
+        CU_ASSERT_EQUAL(r.status, 0);
+        CU_ASSERT_TRUE(wer <= rows[i].max_wer);
+        CU_ASSERT_TRUE(wer > prev); /* fewer layers, more errors */
+        CU_ASSERT_TRUE(j && num(j, "words") > 10000);
+        prev = wer;
+        cJSON_Delete(j);
+        run_free(&r);
+    }
 }
 
 /* train_data replaces the bank's training split (the teacher's splits were
@@ -1185,4 +1253,5 @@ void mtx_suite_cli(void) {
     CU_add_test(s, "modularize, assemble, eval and sweep end to end", test_modular_pipeline);
     CU_add_test(s, "modularize resumes a run saved before newer config keys", test_modular_resume_older_config);
     CU_add_test(s, "modularize train_data: same file same bank, errors", test_modular_train_data);
+    CU_add_test(s, "shipped teacher and bank: test WER of 1x/2x/3x/6x within bounds", test_shipped_quality);
 }
