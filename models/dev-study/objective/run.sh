@@ -6,10 +6,12 @@
 #   B   alpha_kd 1, temperature 2, beta_hidden 0.1 relative, init last/middle/last
 #   Bs  B with another seed (the noise between two runs of one config)
 #   IF / IM / IL   init first / middle / last for every granularity
+#   IX  init last / middle / middle (g = 2, 3, 6)
 #   HA  hidden_norm absolute;  H0 / H1  beta_hidden 0 / 1
 #   K0 / K3  alpha_kd 0 / 3;   T1 / T4  temperature 1 / 4
 #   R1  replacement rate 1 from the first step (no curriculum)
 #   L0  label_smoothing 0
+#   C   IX with alpha_kd 3 and temperature 1 (the three gains together)
 # Prints, per arm, the dev NLL of the uniform 2x/3x/6x at the last step and
 # the whole-dev WER of the assembly `assemble --strategy search` picks at
 # 2x, 2.4x, 3x, 4x and 6x, with their mean. Run from the repository root
@@ -17,7 +19,7 @@
 set -eu
 D=models/dev-study/objective
 O=${OUT:-build/exp/objective}
-ARMS=${ARMS:-"B Bs IF IM IL HA H0 H1 K0 K3 T1 T4 R1 L0"}
+ARMS=${ARMS:-"B Bs IF IM IL HA H0 H1 K0 K3 T1 T4 R1 L0 IX C"}
 mkdir -p "$O"
 train() {
     [ -f "$O/$1/model.safetensors" ] && grep -q '"step":600,"dev_nll' "$O/$1/metrics.jsonl" && return 0
