@@ -116,7 +116,6 @@ static mtx_status parse_assembly(const mtx_bank *b, const char *s, mtx_assembly 
     memcpy(enc, s, n);
     enc[n] = 0;
     memset(a, 0, sizeof *a);
-    char why[512];
     const mtx_model_config *c = &b->teacher.cfg;
     const char *side = "encoder";
     mtx_status st = mtx_tiling_parse(enc, &a->enc);
@@ -126,10 +125,7 @@ static mtx_status parse_assembly(const mtx_bank *b, const char *s, mtx_assembly 
         st = mtx_tiling_parse(bar + 1, &a->dec);
     }
     if (!st) st = mtx_tiling_validate(&a->dec, c->num_decoder_layers, b->gran, b->n_gran);
-    if (st) { /* copied first: the detail is rewritten in the buffer it is read from */
-        snprintf(why, sizeof why, "%s", mtx_last_error());
-        return mtx_set_error(st, "--tiling: %s: %s", side, why);
-    }
+    if (st) return mtx_set_error(st, "--tiling: %s: %s", side, mtx_last_error());
     return MTX_OK;
 }
 

@@ -3,6 +3,7 @@
 
 #include <stdarg.h>
 #include <stdio.h>
+#include <string.h>
 
 static _Thread_local char g_err[512];
 static _Thread_local mtx_status g_err_status;
@@ -22,10 +23,14 @@ const char *mtx_strerror(mtx_status s) {
 }
 
 mtx_status mtx_set_error(mtx_status s, const char *fmt, ...) {
+    /* formatted apart first, so an argument may be mtx_last_error() itself
+     * (a caller adding context to the detail it got) */
+    char buf[sizeof g_err];
     va_list ap;
     va_start(ap, fmt);
-    vsnprintf(g_err, sizeof g_err, fmt, ap);
+    vsnprintf(buf, sizeof buf, fmt, ap);
     va_end(ap);
+    memcpy(g_err, buf, sizeof g_err);
     g_err_status = s;
     return s;
 }

@@ -23,7 +23,8 @@ typedef enum {
 /* Short fixed description of a status code. */
 const char *mtx_strerror(mtx_status s);
 
-/* Records a printf-style detail for the most recent failure and returns s,
+/* Records a printf-style detail for the most recent failure and returns s
+ * (an argument may be mtx_last_error(): context added to a detail),
  * so call sites can write `return mtx_set_error(MTX_ERR_IO, "...", ...);`. */
 mtx_status mtx_set_error(mtx_status s, const char *fmt, ...)
     __attribute__((format(printf, 2, 3)));
