@@ -13,7 +13,7 @@ LIB_SRCS  := $(filter-out host/main.c host/cli%.c,$(wildcard host/*.c))
 LIB_OBJS  := $(LIB_SRCS:%.c=$(BUILD)/%.o)
 CLI_OBJS  := $(patsubst %.c,$(BUILD)/%.o,host/main.c $(wildcard host/cli*.c))
 TEST_SRCS := $(filter-out tests/test_main.c,$(wildcard tests/test_*.c))
-TEST_OBJS := $(TEST_SRCS:%.c=$(BUILD)/%.o) $(BUILD)/tests/test_main.o $(BUILD)/tests/testutil.o
+TEST_OBJS := $(TEST_SRCS:%.c=$(BUILD)/%.o) $(BUILD)/tests/test_main.o $(BUILD)/tests/testutil.o $(BUILD)/tests/cli_util.o
 DEPS      := $(LIB_OBJS:.o=.d) $(CLI_OBJS:.o=.d) $(TEST_OBJS:.o=.d)
 
 .PHONY: all test asan deps bench check-long clean teacher run

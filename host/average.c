@@ -2,6 +2,7 @@
 #include "average.h"
 
 #include "checkpoint.h"
+#include "modular.h"
 
 #include <cjson/cJSON.h>
 #include <stdlib.h>
@@ -35,7 +36,7 @@ static char *average_provenance(const mtx_bundle *first, const char *const *dirs
     char *s = NULL;
     if (out && q) {
         static const char *const drop[] = { "kind", "command", "step", "dev_nll", "dev_token_acc", "init_model",
-                                            "averaged_from" };
+                                            "averaged_from", "dev_nll_smallest", "init_bank" };
         for (size_t i = 0; i < sizeof drop / sizeof drop[0]; i++) cJSON_DeleteItemFromObjectCaseSensitive(q, drop[i]);
         cJSON_AddStringToObject(q, "kind", "average");
         cJSON_AddStringToObject(q, "command", command_line ? command_line : "");
@@ -51,6 +52,44 @@ static char *average_provenance(const mtx_bundle *first, const char *const *dirs
     return s;
 }
 
+/* Banks: the module parameters are averaged; the teacher, which every
+ * input must hold bit for bit, and the granularities stay. */
+static mtx_status average_banks(const char *const *dirs, int n, const char *out, const char *command_line) {
+    mtx_bank_dir first, other;
+    memset(&other, 0, sizeof other);
+    mtx_status st = mtx_bank_load(dirs[0], &first);
+    if (st) return st;
+    const mtx_bank *b = &first.bank;
+    double *acc = malloc(b->n_mod * sizeof *acc);
+    if (!acc) st = mtx_set_error(MTX_ERR_NOMEM, "out of memory averaging %zu parameters", b->n_mod);
+    for (size_t k = 0; !st && k < b->n_mod; k++) acc[k] = b->mod[k];
+    for (int i = 1; !st && i < n; i++) {
+        st = mtx_bank_load(dirs[i], &other);
+        if (st) break;
+        const mtx_bank *o = &other.bank;
+        if (o->n_gran != b->n_gran || memcmp(o->gran, b->gran, sizeof(int) * (size_t)b->n_gran) || o->n_mod != b->n_mod)
+            st = mtx_set_error(MTX_ERR_ARG, "%s and %s have different granularities", dirs[0], dirs[i]);
+        else if (o->teacher.n_params != b->teacher.n_params ||
+                 memcmp(o->teacher.params, b->teacher.params, b->teacher.n_params * sizeof(float)))
+            st = mtx_set_error(MTX_ERR_ARG, "%s and %s are banks of different teachers", dirs[0], dirs[i]);
+        else if (!vocab_equal(&first.teacher.src_vocab, &other.teacher.src_vocab) ||
+                 !vocab_equal(&first.teacher.tgt_vocab, &other.teacher.tgt_vocab))
+            st = mtx_set_error(MTX_ERR_ARG, "%s and %s have different vocabularies", dirs[0], dirs[i]);
+        for (size_t k = 0; !st && k < b->n_mod; k++) acc[k] += o->mod[k];
+        mtx_bank_dir_free(&other);
+    }
+    if (!st) {
+        for (size_t k = 0; k < b->n_mod; k++) b->mod[k] = (float)(acc[k] / n);
+        char *prov = average_provenance(&first.teacher, dirs, n, command_line);
+        if (!prov) st = mtx_set_error(MTX_ERR_NOMEM, "out of memory writing %s", out);
+        if (!st) st = mtx_bank_save(out, b, &first.teacher.src_vocab, &first.teacher.tgt_vocab, prov, 0);
+        cJSON_free(prov);
+    }
+    free(acc);
+    mtx_bank_dir_free(&first);
+    return st;
+}
+
 mtx_status mtx_average_models(const char *const *dirs, int n, const char *out, const char *command_line) {
     if (n < 2 || n > MTX_AVERAGE_MAX)
         return mtx_set_error(MTX_ERR_ARG, "averaging needs 2 to %d model directories, got %d", MTX_AVERAGE_MAX, n);
@@ -61,8 +100,10 @@ mtx_status mtx_average_models(const char *const *dirs, int n, const char *out, c
     memset(&first, 0, sizeof first);
     memset(&other, 0, sizeof other);
     mtx_status st = mtx_bundle_load(dirs[0], &first);
-    if (!st && is_bank(&first))
-        st = mtx_set_error(MTX_ERR_ARG, "%s is a module bank; average plain models (assemble one first)", dirs[0]);
+    if (!st && is_bank(&first)) {
+        mtx_bundle_free(&first);
+        return average_banks(dirs, n, out, command_line);
+    }
     double *acc = NULL;
     if (!st) {
         acc = malloc(first.model.n_params * sizeof *acc);
@@ -74,7 +115,7 @@ mtx_status mtx_average_models(const char *const *dirs, int n, const char *out, c
         st = mtx_bundle_load(dirs[i], &other);
         char why[256];
         if (!st && is_bank(&other))
-            st = mtx_set_error(MTX_ERR_ARG, "%s is a module bank; average plain models (assemble one first)", dirs[i]);
+            st = mtx_set_error(MTX_ERR_ARG, "%s is a module bank and %s is not", dirs[i], dirs[0]);
         if (!st && !mtx_model_config_same_arch(&first.model.cfg, &other.model.cfg, why, sizeof why))
             st = mtx_set_error(MTX_ERR_ARG, "%s and %s differ in architecture: %s", dirs[0], dirs[i], why);
         if (!st && (!vocab_equal(&first.src_vocab, &other.src_vocab) || !vocab_equal(&first.tgt_vocab, &other.tgt_vocab)))

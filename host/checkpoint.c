@@ -158,3 +158,25 @@ mtx_status mtx_bundle_train_config(const mtx_bundle *b, const char *dir, mtx_tra
     return MTX_OK;
 }
 
+
+char *mtx_recorded_provenance(const char *dir, const char *key) {
+    char path[MTX_PATH_MAX];
+    uint8_t *text = NULL;
+    size_t len = 0;
+    if (mtx_path_join(path, sizeof path, dir, "config.json") || !mtx_file_exists(path) ||
+        mtx_read_file(path, 1 << 20, &text, &len)) {
+        mtx_clear_error();
+        return NULL;
+    }
+    cJSON *root = cJSON_ParseWithLength((const char *)text, len);
+    free(text);
+    const cJSON *p = root ? cJSON_GetObjectItemCaseSensitive(root, "modtx") : NULL;
+    const cJSON *v = p ? cJSON_GetObjectItemCaseSensitive(p, key) : NULL;
+    char *out = NULL;
+    if (cJSON_IsString(v)) {
+        out = malloc(strlen(v->valuestring) + 1);
+        if (out) strcpy(out, v->valuestring);
+    }
+    cJSON_Delete(root);
+    return out;
+}

@@ -39,6 +39,11 @@ void mtx_bundle_free(mtx_bundle *b);
  * "modtx"."training"), on top of the default training config. */
 mtx_status mtx_bundle_train_config(const mtx_bundle *b, const char *dir, mtx_train_config *t);
 
+/* The string "modtx".key of dir/config.json (a malloc'd copy), or NULL when
+ * the file, the key or memory is missing; never sets an error. A resumed run
+ * uses it to keep recording what the run was started from. */
+char *mtx_recorded_provenance(const char *dir, const char *key);
+
 /* Loads the model tensors of an open safetensors file into m (shapes from m->cfg). */
 mtx_status mtx_model_read_tensors(mtx_model *m, const mtx_st_file *f, const char *path);
 

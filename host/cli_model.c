@@ -285,7 +285,9 @@ static const char average_help[] =
     "vocabularies, and should share a starting point: fine-tuning restarts of one\n"
     "model with different seeds (train --init), or checkpoints of one run. The\n"
     "result keeps the first model's data provenance (eval finds its splits) and\n"
-    "lists its inputs (modtx info). Module banks are refused: assemble first.\n";
+    "lists its inputs (modtx info). Module banks (modularize restarts with\n"
+    "--init) average into a bank: their modules are averaged, their teacher must\n"
+    "be the same.\n";
 
 int mtx_cmd_average(int argc, char **argv) {
     const char *out = NULL;

@@ -16,7 +16,8 @@
 
 
 static const char modularize_help[] =
-    "usage: modtx modularize --teacher DIR --out DIR [--config FILE] [--resume] [--threads N]\n"
+    "usage: modtx modularize --teacher DIR --out DIR [--config FILE] [--resume | --init BANK]\n"
+    "                        [--threads N]\n"
     "\n"
     "Trains a bank of modularized layers m(g, j) (each replacing g consecutive\n"
     "teacher layers) in one phase: multi-grained module replacing with a\n"
@@ -30,15 +31,17 @@ static const char modularize_help[] =
     "the teacher's training split and is scored on its dev and test splits;\n"
     "\"train_data\": FILE trains it on another corpus instead (the teacher's\n"
     "vocabularies). Progress, checkpoints and --resume behave as in `modtx\n"
-    "train`; --threads N overrides training.threads.\n";
+    "train`; --threads N overrides training.threads. --init BANK fine-tunes: the\n"
+    "modules start from those of BANK (same teacher and granularities), with a\n"
+    "fresh optimiser and schedule; a run started so resumes with --resume alone.\n";
 
 int mtx_cmd_modularize(int argc, char **argv) {
-    const char *teacher = NULL, *out = NULL, *config = NULL, *thr_s = NULL;
+    const char *teacher = NULL, *out = NULL, *config = NULL, *thr_s = NULL, *init = NULL;
     int resume = 0;
     const mtx_opt opts[] = { { "--teacher", &teacher, NULL }, { "--out", &out, NULL },
                              { "--config", &config, NULL }, { "--resume", NULL, &resume },
-                             { "--threads", &thr_s, NULL } };
-    int r = mtx_parse_opts(argc, argv, opts, 5, modularize_help, NULL, 0, NULL);
+                             { "--threads", &thr_s, NULL }, { "--init", &init, NULL } };
+    int r = mtx_parse_opts(argc, argv, opts, 6, modularize_help, NULL, 0, NULL);
     if (r) return r == 1 ? 0 : 2;
     long threads = thr_s ? mtx_opt_int("modularize", "--threads", thr_s, 1, 256) : 0;
     if (threads < 0) return 2;
@@ -46,10 +49,14 @@ int mtx_cmd_modularize(int argc, char **argv) {
         fprintf(stderr, "modtx modularize: --teacher and --out are required (see --help)\n");
         return 2;
     }
+    if (init && resume) {
+        fprintf(stderr, "modtx modularize: --init starts a new run and cannot be combined with --resume (a run started with --init resumes with --resume alone)\n");
+        return 2;
+    }
     char cmd[2048];
     mtx_cli_command_line(cmd, sizeof cmd, argc, argv);
     int tty = isatty(2);
-    mtx_status st = mtx_modularize_run(teacher, out, config, resume, (int)threads, cmd, mtx_cli_progress, &tty);
+    mtx_status st = mtx_modularize_run(teacher, out, config, resume, init, (int)threads, cmd, mtx_cli_progress, &tty);
     if (tty) fputc('\n', stderr);
     if (st) return mtx_fail("modularize");
     fprintf(stderr, "modtx modularize: bank written to %s\n", out);

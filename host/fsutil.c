@@ -150,6 +150,22 @@ int mtx_file_exists(const char *path) {
     return path && stat(path, &st) == 0;
 }
 
+mtx_status mtx_path_absolute(const char *path, char **out) {
+    char cwd[4096];
+    *out = NULL;
+    if (path[0] != '/' && !getcwd(cwd, sizeof cwd))
+        return mtx_set_error(MTX_ERR_IO, "cannot read the working directory: %s", strerror(errno));
+    size_t cap = (path[0] == '/' ? 0 : strlen(cwd) + 1) + strlen(path) + 1;
+    char *s = malloc(cap);
+    if (!s) return mtx_set_error(MTX_ERR_NOMEM, "out of memory");
+    mtx_status st = MTX_OK;
+    if (path[0] == '/') memcpy(s, path, cap);
+    else st = mtx_path_join(s, cap, cwd, path);
+    if (st) free(s);
+    else *out = s;
+    return st;
+}
+
 mtx_status mtx_path_join(char *out, size_t cap, const char *dir, const char *name) {
     if (!out || cap == 0 || !dir || !name)
         return mtx_set_error(MTX_ERR_ARG, "mtx_path_join: NULL or zero-size argument");

@@ -35,6 +35,11 @@ int mtx_file_exists(const char *path);
  * and does not already end in one. MTX_ERR_ARG if the result would not fit. */
 mtx_status mtx_path_join(char *out, size_t cap, const char *dir, const char *name);
 
+/* *out = a malloc'd copy of path made absolute against the working
+ * directory (unchanged when it already starts with '/'), for provenance
+ * records that must not depend on where the command ran. */
+mtx_status mtx_path_absolute(const char *path, char **out);
+
 /* Appends line and a newline to path (a log: not atomic by design). */
 mtx_status mtx_append_line(const char *path, const char *line);
 

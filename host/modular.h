@@ -112,8 +112,11 @@ mtx_status mtx_bank_load(const char *dir, mtx_bank_dir *out);
 void mtx_bank_dir_free(mtx_bank_dir *b);
 
 /* `modtx modularize`: the whole run with checkpoints and exact resume. */
-/* threads > 0 overrides the config's training.threads. */
+/* threads > 0 overrides the config's training.threads. init_bank (not with
+ * resume): a bank of the same teacher and granularities whose modules the
+ * run starts from (fine-tuning: fresh optimiser and schedule). */
 mtx_status mtx_modularize_run(const char *teacher_dir, const char *out_dir, const char *config_path,
-                              int resume, int threads, const char *command_line, mtx_progress_fn fn, void *ctx);
+                              int resume, const char *init_bank, int threads, const char *command_line,
+                              mtx_progress_fn fn, void *ctx);
 
 #endif

@@ -118,17 +118,38 @@ mtx_status mtx_modular_checkpoint(mtx_modular *m, const char *dir, const mtx_voc
 }
 
 
+/* The bank bd (loaded from dir) holds b's teacher bit for bit and the same granularities. */
+static mtx_status bank_matches(const mtx_bank_dir *bd, const mtx_bank *b, const char *dir) {
+    if (bd->bank.n_mod != b->n_mod || bd->bank.n_gran != b->n_gran ||
+        memcmp(bd->bank.gran, b->gran, sizeof(int) * (size_t)b->n_gran) ||
+        bd->bank.teacher.n_params != b->teacher.n_params ||
+        memcmp(bd->bank.teacher.params, b->teacher.params, b->teacher.n_params * sizeof(float)))
+        return mtx_set_error(MTX_ERR_FORMAT, "%s: bank does not match this teacher and configuration", dir);
+    return MTX_OK;
+}
+
+/* --init BANK: the modules start from that bank's; the optimiser and the
+ * schedule start fresh. */
+static mtx_status init_modules(mtx_modular *m, const char *dir) {
+    if (!mtx_file_exists(dir)) return mtx_set_error(MTX_ERR_IO, "--init %s: no such bank directory", dir);
+    mtx_bank_dir bd;
+    mtx_status st = mtx_bank_load(dir, &bd);
+    if (st) return mtx_set_error(st, "--init: %s", mtx_last_error());
+    mtx_bank *b = mtx_modular_bank_mut(m);
+    st = bank_matches(&bd, b, dir);
+    if (st) st = mtx_set_error(st, "--init: %s (same teacher and granularities needed)", mtx_last_error());
+    else memcpy(b->mod, bd.bank.mod, b->n_mod * sizeof(float));
+    mtx_bank_dir_free(&bd);
+    return st;
+}
+
 mtx_status mtx_modular_restore(mtx_modular *m, const char *dir) {
     /* the bank directory must hold the same teacher and granularities */
     mtx_bank_dir bd;
     mtx_status st = mtx_bank_load(dir, &bd);
     if (st) return st;
     mtx_bank *b = mtx_modular_bank_mut(m);
-    if (bd.bank.n_mod != b->n_mod || bd.bank.n_gran != b->n_gran ||
-        memcmp(bd.bank.gran, b->gran, sizeof(int) * (size_t)b->n_gran) ||
-        bd.bank.teacher.n_params != b->teacher.n_params ||
-        memcmp(bd.bank.teacher.params, b->teacher.params, b->teacher.n_params * sizeof(float)))
-        st = mtx_set_error(MTX_ERR_FORMAT, "%s: bank does not match this teacher and configuration", dir);
+    st = bank_matches(&bd, b, dir);
     mtx_bank_dir_free(&bd);
     if (st) return st;
     float *am, *av;
@@ -191,7 +212,7 @@ static cJSON *fill_missing_keys(cJSON *pj, const char *cur_json) {
 /* Provenance of a bank: the teacher's data provenance (so eval finds the
  * splits), the modularize config, the command and the step. */
 static char *bank_provenance(const mtx_bundle *teacher, const char *teacher_dir, const mtx_modular_config *c,
-                             const char *cmd, int64_t step, double dev_small) {
+                             const char *init_bank, const char *cmd, int64_t step, double dev_small) {
     cJSON *root = cJSON_CreateObject(), *p = cJSON_AddObjectToObject(root, "modtx");
     cJSON *tj = cJSON_Parse(teacher->config_json);
     const cJSON *tp = tj ? cJSON_GetObjectItemCaseSensitive(tj, "modtx") : NULL;
@@ -199,6 +220,7 @@ static char *bank_provenance(const mtx_bundle *teacher, const char *teacher_dir,
     if (ttr) cJSON_AddItemToObject(p, "training", cJSON_Duplicate(ttr, 1));
     cJSON_Delete(tj);
     cJSON_AddStringToObject(p, "teacher", teacher_dir);
+    if (init_bank) cJSON_AddStringToObject(p, "init_bank", init_bank);
     char *mc = mtx_modular_config_to_json(c);
     cJSON_AddItemToObject(p, "modularize", cJSON_Parse(mc ? mc : "{}"));
     cJSON_free(mc);
@@ -236,7 +258,10 @@ static mtx_status replace_train_split(mtx_dataset *d, const char *path, const mt
 }
 
 mtx_status mtx_modularize_run(const char *teacher_dir, const char *out_dir, const char *config_path,
-                              int resume, int threads, const char *command_line, mtx_progress_fn fn, void *ctx) {
+                              int resume, const char *init_bank, int threads, const char *command_line,
+                              mtx_progress_fn fn, void *ctx) {
+    if (init_bank && resume)
+        return mtx_set_error(MTX_ERR_ARG, "--init starts a new run and cannot be combined with --resume (a run started with --init resumes with --resume alone)");
     mtx_modular_config cfg = mtx_modular_config_default();
     mtx_status st = MTX_OK;
     if (config_path) st = mtx_modular_config_load(config_path, &cfg);
@@ -299,6 +324,12 @@ mtx_status mtx_modularize_run(const char *teacher_dir, const char *out_dir, cons
     mtx_modular *m = NULL;
     if (!st) st = mtx_modular_new(&m, &cfg, &teacher.model, &d);
     if (!st && resume) st = mtx_modular_restore(m, out_dir);
+    /* provenance: --init is recorded as an absolute path, and a resumed run
+     * keeps the record of the run it continues */
+    char *init_rec = NULL;
+    if (!st && init_bank) st = init_modules(m, init_bank);
+    if (!st && init_bank) st = mtx_path_absolute(init_bank, &init_rec);
+    if (!st && resume) init_rec = mtx_recorded_provenance(out_dir, "init_bank");
     if (!st && !resume) {
         st = mtx_mkdir_p(out_dir);
         if (!st) st = mtx_write_file_atomic(saved, cfg_json, strlen(cfg_json));
@@ -374,7 +405,7 @@ mtx_status mtx_modularize_run(const char *teacher_dir, const char *out_dir, cons
             }
         }
         if (!st && (step % cfg.opt.checkpoint_every == 0 || step == cfg.opt.max_steps)) {
-            char *prov = bank_provenance(&teacher, teacher_dir, &cfg, command_line, step, dev_small);
+            char *prov = bank_provenance(&teacher, teacher_dir, &cfg, init_rec, command_line, step, dev_small);
             st = prov ? mtx_modular_checkpoint(m, out_dir, &d.sv, &d.tv, prov) : mtx_set_error(MTX_ERR_NOMEM, "out of memory");
             cJSON_free(prov);
             if (!st && fn) {
@@ -386,6 +417,7 @@ mtx_status mtx_modularize_run(const char *teacher_dir, const char *out_dir, cons
             }
         }
     }
+    free(init_rec);
     mtx_modular_free(m);
     mtx_dataset_free(&d);
     mtx_bundle_free(&teacher);

@@ -6,7 +6,6 @@
 #include "train.h"
 
 #include <cjson/cJSON.h>
-#include <limits.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -118,30 +117,6 @@ static mtx_status load_init(const char *dir, const char *config_path, mtx_model_
     return MTX_OK;
 }
 
-/* The "modtx"."init_model" provenance of the run in dir (a resumed run that
- * was started with --init keeps recording it), or NULL. Caller frees. */
-static char *recorded_init_model(const char *dir) {
-    char path[MTX_PATH_MAX];
-    uint8_t *text = NULL;
-    size_t len = 0;
-    if (mtx_path_join(path, sizeof path, dir, "config.json") || !mtx_file_exists(path) ||
-        mtx_read_file(path, 1 << 20, &text, &len)) {
-        mtx_clear_error();
-        return NULL;
-    }
-    cJSON *root = cJSON_ParseWithLength((const char *)text, len);
-    free(text);
-    const cJSON *p = root ? cJSON_GetObjectItemCaseSensitive(root, "modtx") : NULL;
-    const cJSON *im = p ? cJSON_GetObjectItemCaseSensitive(p, "init_model") : NULL;
-    char *out = NULL;
-    if (cJSON_IsString(im)) {
-        out = malloc(strlen(im->valuestring) + 1);
-        if (out) strcpy(out, im->valuestring);
-    }
-    cJSON_Delete(root);
-    return out;
-}
-
 mtx_status mtx_train_run(const char *config_path, const char *out_dir, int resume, const char *init_dir, int threads,
                          const char *command_line, mtx_progress_fn fn, void *ctx) {
     if (init_dir && resume)
@@ -173,18 +148,13 @@ mtx_status mtx_train_run(const char *config_path, const char *out_dir, int resum
         st = load_init(init_dir, config_path, &mcfg, &init);
         if (st) return st;
         /* recorded as an absolute path: the record must not depend on the cwd */
-        char cwd[PATH_MAX], abs[MTX_PATH_MAX];
-        const char *rec = init_dir;
-        if (init_dir[0] != '/' && getcwd(cwd, sizeof cwd) && !mtx_path_join(abs, sizeof abs, cwd, init_dir))
-            rec = abs;
-        init_model = malloc(strlen(rec) + 1);
-        if (!init_model) {
+        st = mtx_path_absolute(init_dir, &init_model);
+        if (st) {
             mtx_bundle_free(&init);
-            return mtx_set_error(MTX_ERR_NOMEM, "out of memory");
+            return st;
         }
-        strcpy(init_model, rec);
     } else if (resume) {
-        init_model = recorded_init_model(out_dir);
+        init_model = mtx_recorded_provenance(out_dir, "init_model");
     }
     mtx_dataset d;
     st = mtx_dataset_load(&d, &tcfg, &mcfg, resume ? out_dir : init_dir);

@@ -20,6 +20,7 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include "cli_util.h"
 #include "testutil.h"
 #include "checkpoint.h"
 #include "config.h"
@@ -28,133 +29,13 @@
 #include "model.h"
 #include "vocab.h"
 
-static char g_dir[64];
-static const char *g_bin;
-static char g_train[PATH_MAX], g_dev[PATH_MAX], g_test[PATH_MAX], g_bad[PATH_MAX];
 static char g_model[MTX_PATH_MAX]; /* trained by test_train, used by eval/predict/info */
 static int g_trained;
 
-/* g_dir/name in one of four static buffers. */
-static const char *tmp_path(const char *name, int slot) {
-    static char buf[4][MTX_PATH_MAX];
-    if (mtx_path_join(buf[slot], sizeof buf[slot], g_dir, name) != MTX_OK) return "/nonexistent";
-    return buf[slot];
-}
-
-/* The absolute path of tests/fixtures/name (the tests run from the
- * repository root), or "" if it is not there. */
-static void fixture(char out[PATH_MAX], const char *name) {
-    char cwd[PATH_MAX], rel[PATH_MAX];
-    out[0] = 0;
-    if (!getcwd(cwd, sizeof cwd)) return;
-    if (mtx_path_join(rel, sizeof rel, "tests/fixtures", name) != MTX_OK) return;
-    if (mtx_path_join(out, PATH_MAX, cwd, rel) != MTX_OK || access(out, R_OK) != 0) out[0] = 0;
-}
-
 static int suite_init(void) {
-    g_bin = getenv("MTX_BIN");
-    if (!g_bin || !*g_bin) g_bin = "build/modtx";
-    strcpy(g_dir, "/tmp/mtx_cli_XXXXXX");
-    if (!mkdtemp(g_dir)) return -1;
-    /* absolute fixture paths: they are recorded in the model's provenance and
-     * read back by `modtx eval`; empty if missing (the tests then fail) */
-    fixture(g_train, "tiny_train.dict");
-    fixture(g_dev, "tiny_dev.dict");
-    fixture(g_test, "tiny_test.dict");
-    fixture(g_bad, "bad_train.dict");
+    int r = cli_suite_init();
     snprintf(g_model, sizeof g_model, "%s", tmp_path("model", 0));
-    return 0;
-}
-
-static int suite_clean(void) {
-    mtx_test_rm_tree(g_dir);
-    return 0;
-}
-
-static int bin_ok(void) {
-    int ok = access(g_bin, X_OK) == 0;
-    if (!ok) fprintf(stderr, "\n    modtx binary '%s' not found (set MTX_BIN)\n", g_bin);
-    return ok;
-}
-
-static int fixtures_ok(void) {
-    int ok = g_train[0] && g_dev[0] && g_test[0] && g_bad[0];
-    if (!ok) fprintf(stderr, "\n    tests/fixtures/*.dict not found (run from the repository root)\n");
-    return ok;
-}
-
-static char *slurp(const char *path) {
-    uint8_t *data = NULL;
-    size_t len = 0;
-    if (mtx_read_file(path, 1 << 24, &data, &len) != MTX_OK) return NULL;
-    return (char *)data;
-}
-
-typedef struct {
-    int status; /* exit status, or -signal if killed, or -1000 if it could not run */
-    char *out, *err;
-} run_result;
-
-static void run_free(run_result *r) {
-    free(r->out);
-    free(r->err);
-    memset(r, 0, sizeof *r);
-}
-
-/* Runs g_bin with args (NULL-terminated, not counting argv[0]); stdin from
- * in_path or /dev/null. */
-static run_result run_in(const char *in_path, const char *const *args) {
-    run_result r = { -1000, NULL, NULL };
-    char *argv[64];
-    int n = 0;
-    argv[n++] = (char *)g_bin;
-    for (; args[n - 1] && n < 63; n++) argv[n] = (char *)args[n - 1];
-    argv[n] = NULL;
-    const char *out = tmp_path("stdout.txt", 2), *err = tmp_path("stderr.txt", 3);
-    fflush(stdout);
-    fflush(stderr);
-    pid_t pid = fork();
-    if (pid < 0) return r;
-    if (pid == 0) {
-        int fi = open(in_path ? in_path : "/dev/null", O_RDONLY);
-        int fo = open(out, O_WRONLY | O_CREAT | O_TRUNC, 0644);
-        int fe = open(err, O_WRONLY | O_CREAT | O_TRUNC, 0644);
-        if (fi < 0 || fo < 0 || fe < 0 || dup2(fi, 0) < 0 || dup2(fo, 1) < 0 || dup2(fe, 2) < 0) _exit(126);
-        setenv("OPENBLAS_NUM_THREADS", "1", 1);
-        alarm(120);
-        execv(g_bin, argv);
-        _exit(127);
-    }
-    int ws = 0;
-    if (waitpid(pid, &ws, 0) != pid) return r;
-    r.status = WIFEXITED(ws) ? WEXITSTATUS(ws) : WIFSIGNALED(ws) ? -WTERMSIG(ws) : -1000;
-    r.out = slurp(out);
-    r.err = slurp(err);
-    if (!r.out) r.out = calloc(1, 1);
-    if (!r.err) r.err = calloc(1, 1);
     return r;
-}
-
-#define RUN(...) run_in(NULL, (const char *const[]){ __VA_ARGS__, NULL })
-#define RUN_STDIN(in, ...) run_in(in, (const char *const[]){ __VA_ARGS__, NULL })
-
-static int lines_of(const char *s) {
-    int n = 0;
-    for (; s && *s; s++) n += *s == '\n';
-    return n;
-}
-
-/* Exactly one non-empty line ending in a newline. */
-static int one_line(const char *s) {
-    return s && s[0] && s[0] != '\n' && lines_of(s) == 1 && s[strlen(s) - 1] == '\n';
-}
-
-static int has(const char *s, const char *needle) { return s && strstr(s, needle) != NULL; }
-
-/* Prints what the child said when an expectation fails, to make failures readable. */
-static void show(const char *what, const run_result *r) {
-    fprintf(stderr, "\n    %s: exit %d\n    stdout: %.600s\n    stderr: %.600s\n", what, r->status,
-            r->out ? r->out : "", r->err ? r->err : "");
 }
 
 /* Writes a training config for the fixtures into g_dir/name; returns its path. */
@@ -487,28 +368,8 @@ static void test_train_bad_input(void) {
 
 /* ------------------------------------------------------------------- eval */
 
-static cJSON *parse_one_object(const char *s) {
-    if (!one_line(s)) return NULL;
-    cJSON *j = cJSON_Parse(s);
-    if (!cJSON_IsObject(j)) {
-        cJSON_Delete(j);
-        return NULL;
-    }
-    return j;
-}
 
-static double num(const cJSON *j, const char *key) {
-    const cJSON *v = cJSON_GetObjectItemCaseSensitive(j, key);
-    return cJSON_IsNumber(v) ? v->valuedouble : NAN;
-}
 
-static int distinct_words(const char *path) {
-    mtx_corpus c;
-    if (mtx_corpus_load(path, &c) != MTX_OK) return -1;
-    int n = c.n_groups;
-    mtx_corpus_free(&c);
-    return n;
-}
 
 static void check_eval_json(const char *split, int beam, int want_words) {
     char b[8];
@@ -722,34 +583,7 @@ static void test_info(void) {
 
 /* ----------------------------------------------------------- fine-tuning */
 
-/* 1 if dir_a/name and dir_b/name exist and hold the same bytes. */
-static int same_file(const char *dir_a, const char *dir_b, const char *name) {
-    char pa[MTX_PATH_MAX], pb[MTX_PATH_MAX];
-    if (mtx_path_join(pa, sizeof pa, dir_a, name) || mtx_path_join(pb, sizeof pb, dir_b, name)) return 0;
-    uint8_t *a = NULL, *b = NULL;
-    size_t la = 0, lb = 0;
-    int ok = mtx_read_file(pa, 1 << 24, &a, &la) == MTX_OK && mtx_read_file(pb, 1 << 24, &b, &lb) == MTX_OK &&
-             la == lb && memcmp(a, b, la) == 0;
-    free(a);
-    free(b);
-    return ok;
-}
 
-/* The "modtx"."init_model" provenance of dir/config.json, or "" (static buffer). */
-static const char *provenance_init(const char *dir) {
-    static char out[MTX_PATH_MAX];
-    char path[MTX_PATH_MAX];
-    out[0] = 0;
-    if (mtx_path_join(path, sizeof path, dir, "config.json") != MTX_OK) return out;
-    char *text = slurp(path);
-    cJSON *j = text ? cJSON_Parse(text) : NULL;
-    free(text);
-    const cJSON *p = cJSON_GetObjectItemCaseSensitive(j, "modtx");
-    const cJSON *im = p ? cJSON_GetObjectItemCaseSensitive(p, "init_model") : NULL;
-    if (cJSON_IsString(im)) snprintf(out, sizeof out, "%s", im->valuestring);
-    cJSON_Delete(j);
-    return out;
-}
 
 /* --init from the model of test_train with its own config: the weights carry
  * over, so the first logged loss is far below that of the scratch run. */
@@ -776,7 +610,7 @@ static void test_init_finetune(void) {
     if (!(ft.loss[0] < scratch.loss[0] - 0.5))
         fprintf(stderr, "\n    first loss: fine-tune %.4f, scratch %.4f\n", ft.loss[0], scratch.loss[0]);
     CU_ASSERT_EQUAL(provenance_step(out), 40);
-    CU_ASSERT_STRING_EQUAL(provenance_init(out), g_model);
+    CU_ASSERT_STRING_EQUAL(provenance_str(out, "init_model"), g_model);
     r = RUN("info", "--model", out);
     CU_ASSERT_EQUAL(r.status, 0);
     CU_ASSERT_TRUE(has(r.out, "init_model") && has(r.out, g_model));
@@ -858,21 +692,6 @@ static void test_init_errors(void) {
     CU_ASSERT_FALSE(mtx_file_exists(out));
 }
 
-/* Provenance string "modtx".key of dir/config.json, or "" (static buffer). */
-static const char *provenance_str(const char *dir, const char *key) {
-    static char buf[MTX_PATH_MAX];
-    buf[0] = 0;
-    char path[MTX_PATH_MAX];
-    if (mtx_path_join(path, sizeof path, dir, "config.json") != MTX_OK) return buf;
-    char *text = slurp(path);
-    cJSON *root = text ? cJSON_Parse(text) : NULL;
-    const cJSON *p = root ? cJSON_GetObjectItemCaseSensitive(root, "modtx") : NULL;
-    const cJSON *v = p ? cJSON_GetObjectItemCaseSensitive(p, key) : NULL;
-    if (cJSON_IsString(v)) snprintf(buf, sizeof buf, "%s", v->valuestring);
-    cJSON_Delete(root);
-    free(text);
-    return buf;
-}
 
 /* average: every weight is the mean of the inputs' (rounded once from the
  * double sum); a model averaged with itself is itself bit for bit; the result
@@ -973,269 +792,18 @@ static void test_init_resume(void) {
         CU_ASSERT_EQUAL(ma.loss[i], mb.loss[i]);
     }
     /* the resumed run still records where it started from */
-    CU_ASSERT_STRING_EQUAL(provenance_init(b), g_model);
+    CU_ASSERT_STRING_EQUAL(provenance_str(b, "init_model"), g_model);
     CU_ASSERT_TRUE(same_file(b, g_model, "source_vocab.txt") && same_file(b, g_model, "target_vocab.txt"));
 }
 
 /* ------------------------------------------------------------ modular */
 
-static void test_modular_pipeline(void) {
-    CU_ASSERT_FATAL(bin_ok() && fixtures_ok());
-    char teacher[MTX_PATH_MAX], bank[MTX_PATH_MAX], asm2[MTX_PATH_MAX], mcfg[MTX_PATH_MAX], tcfg[MTX_PATH_MAX];
-    char sweep_dir[MTX_PATH_MAX], csv[MTX_PATH_MAX + 16], svg[MTX_PATH_MAX + 16];
-    snprintf(teacher, sizeof teacher, "%s", tmp_path("mteacher", 0));
-    snprintf(bank, sizeof bank, "%s", tmp_path("mbank", 0));
-    snprintf(asm2, sizeof asm2, "%s", tmp_path("masm2", 0));
-    snprintf(sweep_dir, sizeof sweep_dir, "%s", tmp_path("msweep", 0));
-    snprintf(tcfg, sizeof tcfg, "%s", tmp_path("mteacher.json", 0));
-    snprintf(mcfg, sizeof mcfg, "%s", tmp_path("mbank.json", 0));
-    char text[4 * PATH_MAX + 1024];
-    int n = snprintf(text, sizeof text,
-                     "{\"d_model\": 16, \"num_heads\": 2, \"d_ff\": 32, \"num_layers\": 2, \"num_decoder_layers\": 2,\n"
-                     " \"training\": {\"train\": \"%s\", \"dev\": \"%s\", \"test\": \"%s\", \"max_steps\": 30,\n"
-                     " \"warmup_steps\": 5, \"lr\": 0.003, \"batch_tokens\": 256, \"checkpoint_every\": 30,\n"
-                     " \"log_every\": 10, \"eval_every\": 30, \"threads\": 1}}\n", g_train, g_dev, g_test);
-    CU_ASSERT_EQUAL_FATAL(mtx_write_file_atomic(tcfg, text, (size_t)n), MTX_OK);
-    n = snprintf(text, sizeof text,
-                 "{\"granularities\": [2], \"training\": {\"max_steps\": 20, \"warmup_steps\": 2,\n"
-                 " \"batch_tokens\": 256, \"checkpoint_every\": 10, \"log_every\": 5, \"eval_every\": 10, \"threads\": 1}}\n");
-    CU_ASSERT_EQUAL_FATAL(mtx_write_file_atomic(mcfg, text, (size_t)n), MTX_OK);
-    run_result r = RUN("train", "--config", tcfg, "--out", teacher);
-    if (r.status != 0) show("train 2+2 teacher", &r);
-    CU_ASSERT_EQUAL_FATAL(r.status, 0);
-    run_free(&r);
-    r = RUN("modularize", "--teacher", teacher, "--out", bank, "--config", mcfg);
-    if (r.status != 0) show("modularize", &r);
-    CU_ASSERT_EQUAL_FATAL(r.status, 0);
-    run_free(&r);
-    /* a second run into the same bank needs --resume; with it, nothing is left to do */
-    r = RUN("modularize", "--teacher", teacher, "--out", bank, "--config", mcfg);
-    CU_ASSERT_EQUAL(r.status, 1);
-    CU_ASSERT_TRUE(has(r.err, "--resume"));
-    run_free(&r);
-    r = RUN("modularize", "--teacher", teacher, "--out", bank, "--config", mcfg, "--resume");
-    CU_ASSERT_EQUAL(r.status, 0);
-    run_free(&r);
-    /* 2 + 2 layers with g = 2 reach 4/4, 4/3 and 4/2 */
-    r = RUN("assemble", "--model", bank, "--ratio", "1.5", "--strategy", "size", "--out", asm2);
-    CU_ASSERT_EQUAL(r.status, 1);
-    CU_ASSERT_TRUE(one_line(r.err) && has(r.err, "reachable ratios: 1.00, 1.33, 2.00"));
-    run_free(&r);
-    r = RUN("assemble", "--model", bank, "--ratio", "2", "--strategy", "bogus", "--out", asm2);
-    CU_ASSERT_EQUAL(r.status, 2);
-    run_free(&r);
-    r = RUN("assemble", "--model", bank, "--ratio", "2", "--strategy", "speed", "--out", asm2);
-    if (r.status != 0) show("assemble", &r);
-    CU_ASSERT_EQUAL_FATAL(r.status, 0);
-    run_free(&r);
-    r = RUN("eval", "--model", asm2, "--split", "test", "--json");
-    cJSON *j = parse_one_object(r.out);
-    CU_ASSERT_EQUAL(r.status, 0);
-    CU_ASSERT_PTR_NOT_NULL(j);
-    if (j) CU_ASSERT_EQUAL((int)num(j, "words"), distinct_words(g_test));
-    cJSON_Delete(j);
-    run_free(&r);
-    r = RUN("info", "--model", asm2);
-    CU_ASSERT_TRUE(r.status == 0 && has(r.out, "1 encoder + 1 decoder") && has(r.out, "m2.0"));
-    run_free(&r);
-    /* --tiling names the assembly; it must cover each stack with the bank's granularities */
-    r = RUN("assemble", "--model", bank, "--tiling", "t0 t1 | m2.0", "--out", asm2);
-    if (r.status != 0) show("assemble --tiling", &r);
-    CU_ASSERT_EQUAL(r.status, 0);
-    run_free(&r);
-    r = RUN("info", "--model", asm2);
-    CU_ASSERT_TRUE(r.status == 0 && has(r.out, "2 encoder + 1 decoder") && has(r.out, "t0 t1") && has(r.out, "m2.0"));
-    run_free(&r);
-    static const char *const bad_tilings[] = { "t0 t1", "t0 | t1 | m2.0", "m2.0 | t1", "m3.0 | m2.0", "t0 t1 | m2.0 t0",
-                                               "t0 x | m2.0", "" };
-    for (int i = 0; i < 7; i++) {
-        r = RUN("assemble", "--model", bank, "--tiling", bad_tilings[i], "--out", asm2);
-        CU_ASSERT_EQUAL(r.status, 1);
-        CU_ASSERT_TRUE(one_line(r.err) && has(r.err, "--tiling"));
-        if (r.status != 1 || !one_line(r.err)) show(bad_tilings[i], &r);
-        run_free(&r);
-    }
-    r = RUN("assemble", "--model", bank, "--tiling", "t0 t1 | t0 t1", "--ratio", "1", "--out", asm2);
-    CU_ASSERT_EQUAL(r.status, 2);
-    run_free(&r);
-    r = RUN("sweep", "--model", bank, "--dev-words", "5", "--out", sweep_dir, "--json");
-    if (r.status != 0) show("sweep", &r);
-    CU_ASSERT_EQUAL(r.status, 0);
-    cJSON *rows = cJSON_Parse(r.out);
-    CU_ASSERT_TRUE(cJSON_IsArray(rows) && cJSON_GetArraySize(rows) >= 3);
-    int seen_ratio2 = 0, seen_best_pruned = 0;
-    for (int i = 0; rows && i < cJSON_GetArraySize(rows); i++) {
-        const cJSON *row = cJSON_GetArrayItem(rows, i);
-        CU_ASSERT_TRUE(isfinite(num(row, "ratio")) && isfinite(num(row, "per")) && isfinite(num(row, "wer")) &&
-                       num(row, "enc_layers") >= 1 && num(row, "dec_layers") >= 1 && num(row, "params") > 0);
-        seen_ratio2 |= fabs(num(row, "ratio") - 2.0) < 1e-9;
-        const cJSON *kind = cJSON_GetObjectItemCaseSensitive(row, "kind");
-        /* the best pruned subset of the 2 + 2 teacher at 2x: one layer per stack */
-        if (cJSON_IsString(kind) && !strcmp(kind->valuestring, "pruned*")) {
-            seen_best_pruned++;
-            CU_ASSERT_TRUE(num(row, "enc_layers") == 1 && num(row, "dec_layers") == 1);
-        }
-    }
-    CU_ASSERT_TRUE(seen_ratio2);
-    CU_ASSERT_EQUAL(seen_best_pruned, 1);
-    cJSON_Delete(rows);
-    run_free(&r);
-    snprintf(csv, sizeof csv, "%s/sweep.csv", sweep_dir);
-    snprintf(svg, sizeof svg, "%s/sweep.svg", sweep_dir);
-    char *c = slurp(csv), *v = slurp(svg);
-    CU_ASSERT_TRUE(c && has(c, "kind,ratio,enc_layers") && lines_of(c) >= 4);
-    CU_ASSERT_TRUE(v && has(v, "<svg") && has(v, "</svg>"));
-    free(c);
-    free(v);
-}
 
-/* The shipped teacher and bank on the real CMUdict test split (greedy, one
- * thread): each uniform assembly, named with `assemble --tiling`, stays
- * within 0.5 WER points of what docs/RESULTS.md reports (teacher 27.90, 2x
- * 29.47, 3x 31.64, 6x 39.30; a word is 0.008 points), and quality falls
- * with the ratio. A bank that no longer loads, a decoder change or a
- * retrained bank that regressed fails here; a new shipped bank updates the
- * bounds with its RESULTS rows. About 15 seconds. */
-static void test_shipped_quality(void) {
-    CU_ASSERT_FATAL(bin_ok());
-    if (access(MTX_DEFAULT_DATA, R_OK) != 0) fprintf(stderr, "\n    %s missing (make deps)\n", MTX_DEFAULT_DATA);
-    CU_ASSERT_FATAL(access(MTX_DEFAULT_DATA, R_OK) == 0);
-    static const struct {
-        const char *tiling; /* NULL: the teacher itself */
-        double max_wer;
-    } rows[] = { { NULL, 28.40 },
-                 { "m2.0 m2.1 m2.2 | m2.0 m2.1 m2.2", 29.97 },
-                 { "m3.0 m3.1 | m3.0 m3.1", 32.14 },
-                 { "m6.0 | m6.0", 39.80 } };
-    double prev = 0;
-    for (int i = 0; i < 4; i++) {
-        const char *model = "models/g2p-teacher";
-        char dir[MTX_PATH_MAX];
-        if (rows[i].tiling) {
-            snprintf(dir, sizeof dir, "%s/shipped%d", g_dir, i);
-            run_result a = RUN("assemble", "--model", "models/g2p-modular", "--tiling", rows[i].tiling, "--out", dir);
-            if (a.status != 0) show("assemble shipped bank", &a);
-            CU_ASSERT_EQUAL_FATAL(a.status, 0);
-            run_free(&a);
-            model = dir;
-        }
-        run_result r = RUN("eval", "--model", model, "--split", "test", "--threads", "1", "--json");
-        cJSON *j = parse_one_object(r.out);
-        double wer = j ? num(j, "wer") : NAN;
-        if (r.status != 0 || !(wer <= rows[i].max_wer) || !(wer > prev)) {
-            show(rows[i].tiling ? rows[i].tiling : "teacher", &r);
-            fprintf(stderr, "    test WER %.2f, bound %.2f, previous row %.2f\n", wer, rows[i].max_wer, prev);
-        }
-        CU_ASSERT_EQUAL(r.status, 0);
-        CU_ASSERT_TRUE(wer <= rows[i].max_wer);
-        CU_ASSERT_TRUE(wer > prev); /* fewer layers, more errors */
-        CU_ASSERT_TRUE(j && num(j, "words") > 10000);
-        prev = wer;
-        cJSON_Delete(j);
-        run_free(&r);
-    }
-}
 
-/* train_data replaces the bank's training split (the teacher's splits were
- * explicit files: naming the same training file gives the same bank bit for
- * bit, another file another bank); data keys under "training" and symbols
- * outside the teacher's vocabularies are one-line errors. */
-static void test_modular_train_data(void) {
-    CU_ASSERT_FATAL(bin_ok() && fixtures_ok());
-    char teacher[MTX_PATH_MAX], bank[MTX_PATH_MAX], cfg[MTX_PATH_MAX], tsv[MTX_PATH_MAX];
-    snprintf(teacher, sizeof teacher, "%s", tmp_path("mteacher", 0)); /* written by test_modular_pipeline */
-    snprintf(bank, sizeof bank, "%s", tmp_path("mbank", 0));
-    static const char body[] =
-        "\"granularities\": [2], \"training\": {\"max_steps\": 20, \"warmup_steps\": 2,\n"
-        " \"batch_tokens\": 256, \"checkpoint_every\": 10, \"log_every\": 5, \"eval_every\": 10, \"threads\": 1%s}}\n";
-    const char *files[] = { g_train, g_dev };
-    for (int k = 0; k < 2; k++) {
-        char out[MTX_PATH_MAX], text[2 * PATH_MAX + 512];
-        snprintf(out, sizeof out, "%s", tmp_path(k ? "mbank_dev" : "mbank_train", 0));
-        snprintf(cfg, sizeof cfg, "%s", tmp_path("mtd.json", 0));
-        int n = snprintf(text, sizeof text, "{\"train_data\": \"%s\", ", files[k]);
-        n += snprintf(text + n, sizeof text - (size_t)n, body, "");
-        CU_ASSERT_EQUAL_FATAL(mtx_write_file_atomic(cfg, text, (size_t)n), MTX_OK);
-        run_result r = RUN("modularize", "--teacher", teacher, "--out", out, "--config", cfg);
-        if (r.status != 0) show("modularize with train_data", &r);
-        CU_ASSERT_EQUAL(r.status, 0);
-        run_free(&r);
-        CU_ASSERT_EQUAL(same_file(out, bank, "model.safetensors"), k == 0);
-        char saved[MTX_PATH_MAX];
-        CU_ASSERT_EQUAL_FATAL(mtx_path_join(saved, sizeof saved, out, "config.json"), MTX_OK);
-        char *prov = slurp(saved);
-        CU_ASSERT_TRUE(prov && has(prov, "\"train_data\"") && has(prov, files[k]));
-        free(prov);
-        /* resume with the same config: nothing to do, accepted */
-        r = RUN("modularize", "--teacher", teacher, "--out", out, "--config", cfg, "--resume");
-        CU_ASSERT_EQUAL(r.status, 0);
-        run_free(&r);
-    }
-    /* a phone outside the teacher's target vocabulary, then a data key under "training" */
-    snprintf(tsv, sizeof tsv, "%s", tmp_path("mtd.tsv", 0));
-    static const char bad[] = "bad\tB AE D\nbat\tB QQ T\n";
-    CU_ASSERT_EQUAL_FATAL(mtx_write_file_atomic(tsv, bad, sizeof bad - 1), MTX_OK);
-    for (int k = 0; k < 2; k++) {
-        char text[3 * PATH_MAX + 512], extra[2 * PATH_MAX + 64];
-        int n = 0;
-        if (k == 0) {
-            n = snprintf(text, sizeof text, "{\"train_data\": \"%s\", ", tsv);
-            n += snprintf(text + n, sizeof text - (size_t)n, body, "");
-        } else {
-            snprintf(extra, sizeof extra, ", \"train\": \"%s\", \"dev\": \"%s\"", g_train, g_dev);
-            n = snprintf(text, sizeof text, "{");
-            n += snprintf(text + n, sizeof text - (size_t)n, body, extra);
-        }
-        CU_ASSERT_EQUAL_FATAL(mtx_write_file_atomic(cfg, text, (size_t)n), MTX_OK);
-        run_result r = RUN("modularize", "--teacher", teacher, "--out", tmp_path("mbank_bad", 0), "--config", cfg);
-        CU_ASSERT_EQUAL(r.status, 1);
-        CU_ASSERT_TRUE(one_line(r.err) && has(r.err, k ? "train_data" : "QQ") && (k || has(r.err, tsv)));
-        if (r.status != 1) show("modularize with bad train_data", &r);
-        run_free(&r);
-    }
-}
 
-/* A bank whose saved modularize config predates a key (written before
- * local_rate and match_rate existed) resumes: the run used their defaults;
- * a saved value that differs from the config is still refused. */
-static void test_modular_resume_older_config(void) {
-    CU_ASSERT_FATAL(bin_ok());
-    char bank[MTX_PATH_MAX], mcfg[MTX_PATH_MAX], teacher[MTX_PATH_MAX], saved[MTX_PATH_MAX];
-    snprintf(bank, sizeof bank, "%s", tmp_path("mbank", 0)); /* written by test_modular_pipeline */
-    snprintf(mcfg, sizeof mcfg, "%s", tmp_path("mbank.json", 0));
-    snprintf(teacher, sizeof teacher, "%s", tmp_path("mteacher", 0));
-    CU_ASSERT_EQUAL_FATAL(mtx_path_join(saved, sizeof saved, bank, "modularize_config.json"), MTX_OK);
-    char *text = slurp(saved);
-    CU_ASSERT_FATAL(text != NULL);
-    cJSON *j = cJSON_Parse(text);
-    free(text);
-    CU_ASSERT_FATAL(j != NULL);
-    CU_ASSERT_TRUE(cJSON_GetObjectItemCaseSensitive(j, "match_rate") && cJSON_GetObjectItemCaseSensitive(j, "local_rate"));
-    cJSON_DeleteItemFromObjectCaseSensitive(j, "match_rate");
-    cJSON_DeleteItemFromObjectCaseSensitive(j, "local_rate");
-    char *old = cJSON_PrintUnformatted(j);
-    CU_ASSERT_FATAL(old != NULL);
-    CU_ASSERT_EQUAL_FATAL(mtx_write_file_atomic(saved, old, strlen(old)), MTX_OK);
-    cJSON_free(old);
-    run_result r = RUN("modularize", "--teacher", teacher, "--out", bank, "--config", mcfg, "--resume");
-    CU_ASSERT_EQUAL(r.status, 0);
-    if (r.status != 0) show("resume with an older saved config", &r);
-    run_free(&r);
-    /* the saved run used match_rate 0.5: not the config's 0 */
-    cJSON_AddNumberToObject(j, "match_rate", 0.5);
-    old = cJSON_PrintUnformatted(j);
-    cJSON_Delete(j);
-    CU_ASSERT_FATAL(old != NULL);
-    CU_ASSERT_EQUAL_FATAL(mtx_write_file_atomic(saved, old, strlen(old)), MTX_OK);
-    cJSON_free(old);
-    r = RUN("modularize", "--teacher", teacher, "--out", bank, "--config", mcfg, "--resume");
-    CU_ASSERT_EQUAL(r.status, 1);
-    CU_ASSERT_TRUE(one_line(r.err) && has(r.err, "differs"));
-    run_free(&r);
-}
 
 void mtx_suite_cli(void) {
-    CU_pSuite s = CU_add_suite("cli", suite_init, suite_clean);
+    CU_pSuite s = CU_add_suite("cli", suite_init, cli_suite_clean);
     CU_add_test(s, "--help for modtx and every command", test_help);
     CU_add_test(s, "unknown command, unknown option, missing option: exit 2", test_usage_errors);
     CU_add_test(s, "train a tiny model end to end", test_train);
@@ -1250,8 +818,4 @@ void mtx_suite_cli(void) {
     CU_add_test(s, "train --init with --resume, missing init dir: one line", test_init_errors);
     CU_add_test(s, "a run started with --init resumes exactly", test_init_resume);
     CU_add_test(s, "average: element-wise mean, self-average exact, errors", test_average);
-    CU_add_test(s, "modularize, assemble, eval and sweep end to end", test_modular_pipeline);
-    CU_add_test(s, "modularize resumes a run saved before newer config keys", test_modular_resume_older_config);
-    CU_add_test(s, "modularize train_data: same file same bank, errors", test_modular_train_data);
-    CU_add_test(s, "shipped teacher and bank: test WER of 1x/2x/3x/6x within bounds", test_shipped_quality);
 }
