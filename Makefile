@@ -16,7 +16,7 @@ TEST_SRCS := $(filter-out tests/test_main.c,$(wildcard tests/test_*.c))
 TEST_OBJS := $(TEST_SRCS:%.c=$(BUILD)/%.o) $(BUILD)/tests/test_main.o $(BUILD)/tests/testutil.o $(BUILD)/tests/cli_util.o
 DEPS      := $(LIB_OBJS:.o=.d) $(CLI_OBJS:.o=.d) $(TEST_OBJS:.o=.d)
 
-.PHONY: all test asan deps bench check-long clean teacher run
+.PHONY: all test asan deps bench check-long clean teacher bank run
 
 # Library and CLI.
 all: $(BUILD)/modtx $(BUILD)/libmodtx.a
@@ -93,6 +93,23 @@ teacher: $(BUILD)/modtx
 	    $(call resume_or,$(TEACHER_OUT)/ft778,--init $(TEACHER_OUT)/base) & b=$$!; \
 	wait $$a && wait $$b
 	$(BUILD)/modtx average --out $(TEACHER_OUT)/teacher $(TEACHER_OUT)/ft777 $(TEACHER_OUT)/ft778
+
+# Rebuild the shipped module bank into BANK_OUT/bank (about 67 min + 40 min
+# on 2 cores): the base run (models/g2p-modular-long.json, 3000 steps), two
+# fine-tuning restarts of it with seeds 777 and 778 (modularize --init, one
+# thread each, side by side), and the average of their modules. Re-running
+# resumes every unfinished run and skips finished ones.
+BANK_OUT ?= $(BUILD)/bankrun
+bank_resume_or = $$( [ -f $(1)/bank_state.safetensors ] && echo --resume || echo $(2) )
+bank: $(BUILD)/modtx
+	$(BUILD)/modtx modularize --teacher models/g2p-teacher --config models/g2p-modular-long.json \
+	    --out $(BANK_OUT)/base $(call bank_resume_or,$(BANK_OUT)/base,)
+	$(BUILD)/modtx modularize --teacher models/g2p-teacher --config models/g2p-modular-restart-777.json \
+	    --out $(BANK_OUT)/ft777 $(call bank_resume_or,$(BANK_OUT)/ft777,--init $(BANK_OUT)/base) & a=$$!; \
+	$(BUILD)/modtx modularize --teacher models/g2p-teacher --config models/g2p-modular-restart-778.json \
+	    --out $(BANK_OUT)/ft778 $(call bank_resume_or,$(BANK_OUT)/ft778,--init $(BANK_OUT)/base) & b=$$!; \
+	wait $$a && wait $$b
+	$(BUILD)/modtx average --out $(BANK_OUT)/bank $(BANK_OUT)/ft777 $(BANK_OUT)/ft778
 
 clean:
 	rm -rf $(BUILD)

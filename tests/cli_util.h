@@ -33,7 +33,7 @@ typedef struct {
 
 void run_free(run_result *r);
 /* Runs g_bin with args (NULL-terminated, not counting argv[0]); stdin from
- * in_path or /dev/null. The child gets OPENBLAS_NUM_THREADS=1 and a 120 s
+ * in_path or /dev/null. The child gets OPENBLAS_NUM_THREADS=1 and a 300 s
  * alarm, so a hang fails instead of blocking. */
 run_result run_in(const char *in_path, const char *const *args);
 #define RUN(...) run_in(NULL, (const char *const[]){ __VA_ARGS__, NULL })

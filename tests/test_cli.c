@@ -4,9 +4,9 @@
  * build/modtx; a missing binary fails every test) with fork/exec, stdin from
  * a file or /dev/null, stdout and stderr captured in files of a mkdtemp
  * directory under /tmp that the suite removes. Each child gets
- * OPENBLAS_NUM_THREADS=1 and a 120 s alarm so a hang fails instead of
- * blocking. The suite takes a few seconds, most of them in the test of
- * the shipped teacher and bank on the real CMUdict test split. */
+ * OPENBLAS_NUM_THREADS=1 and a 300 s alarm so a hang fails instead of
+ * blocking (helpers in cli_util.[ch]; the modular commands are tested in
+ * test_cli_modular.c). The suite takes a few seconds. */
 #include <CUnit/CUnit.h>
 #include <cjson/cJSON.h>
 #include <dirent.h>
