@@ -1,5 +1,6 @@
 /* fsutil.c - whole-file reads, atomic replace-by-rename writes, mkdir -p and
  * path joining. See fsutil.h for the contracts. */
+#define _XOPEN_SOURCE 700 /* realpath */
 #include "fsutil.h"
 
 #include <errno.h>
@@ -151,8 +152,14 @@ int mtx_file_exists(const char *path) {
 }
 
 mtx_status mtx_path_absolute(const char *path, char **out) {
-    char cwd[4096];
     *out = NULL;
+    /* an existing path: canonical, without "." / ".." or symbolic links */
+    char *real = realpath(path, NULL);
+    if (real) {
+        *out = real;
+        return MTX_OK;
+    }
+    char cwd[4096];
     if (path[0] != '/' && !getcwd(cwd, sizeof cwd))
         return mtx_set_error(MTX_ERR_IO, "cannot read the working directory: %s", strerror(errno));
     size_t cap = (path[0] == '/' ? 0 : strlen(cwd) + 1) + strlen(path) + 1;

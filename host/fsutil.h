@@ -36,8 +36,9 @@ int mtx_file_exists(const char *path);
 mtx_status mtx_path_join(char *out, size_t cap, const char *dir, const char *name);
 
 /* *out = a malloc'd copy of path made absolute against the working
- * directory (unchanged when it already starts with '/'), for provenance
- * records that must not depend on where the command ran. */
+ * directory, for provenance records that must not depend on where the
+ * command ran: canonical (realpath) when the path exists, else joined to
+ * the working directory (unchanged when it starts with '/'). */
 mtx_status mtx_path_absolute(const char *path, char **out);
 
 /* Appends line and a newline to path (a log: not atomic by design). */
