@@ -94,22 +94,27 @@ teacher: $(BUILD)/modtx
 	wait $$a && wait $$b
 	$(BUILD)/modtx average --out $(TEACHER_OUT)/teacher $(TEACHER_OUT)/ft777 $(TEACHER_OUT)/ft778
 
-# Rebuild the shipped module bank into BANK_OUT/bank (about 67 min + 40 min
-# on 2 cores): the base run (models/g2p-modular-long.json, 3000 steps), two
-# fine-tuning restarts of it with seeds 777 and 778 (modularize --init, one
-# thread each, side by side), and the average of their modules. Re-running
-# resumes every unfinished run and skips finished ones.
+# Rebuild the shipped module bank into BANK_OUT/bank (about 67 min + 2 x 30
+# min on 2 cores), the teacher's recipe twice over: the base run
+# (models/g2p-modular-long.json, 3000 steps); two fine-tuning restarts of it
+# with seeds 777 and 778 (modularize --init, one thread each, side by side)
+# and the mean of their modules; two restarts of that mean with seeds 779
+# and 780, and their mean. Re-running resumes every unfinished run and skips
+# finished ones.
 BANK_OUT ?= $(BUILD)/bankrun
 bank_resume_or = $$( [ -f $(1)/bank_state.safetensors ] && echo --resume || echo $(2) )
+bank_restarts = \
+	$(BUILD)/modtx modularize --teacher models/g2p-teacher --config models/g2p-modular-restart-$(2).json \
+	    --out $(BANK_OUT)/ft$(2) $(call bank_resume_or,$(BANK_OUT)/ft$(2),--init $(BANK_OUT)/$(1)) & a=$$!; \
+	$(BUILD)/modtx modularize --teacher models/g2p-teacher --config models/g2p-modular-restart-$(3).json \
+	    --out $(BANK_OUT)/ft$(3) $(call bank_resume_or,$(BANK_OUT)/ft$(3),--init $(BANK_OUT)/$(1)) & b=$$!; \
+	wait $$a && wait $$b && \
+	$(BUILD)/modtx average --out $(BANK_OUT)/$(4) $(BANK_OUT)/ft$(2) $(BANK_OUT)/ft$(3)
 bank: $(BUILD)/modtx
 	$(BUILD)/modtx modularize --teacher models/g2p-teacher --config models/g2p-modular-long.json \
 	    --out $(BANK_OUT)/base $(call bank_resume_or,$(BANK_OUT)/base,)
-	$(BUILD)/modtx modularize --teacher models/g2p-teacher --config models/g2p-modular-restart-777.json \
-	    --out $(BANK_OUT)/ft777 $(call bank_resume_or,$(BANK_OUT)/ft777,--init $(BANK_OUT)/base) & a=$$!; \
-	$(BUILD)/modtx modularize --teacher models/g2p-teacher --config models/g2p-modular-restart-778.json \
-	    --out $(BANK_OUT)/ft778 $(call bank_resume_or,$(BANK_OUT)/ft778,--init $(BANK_OUT)/base) & b=$$!; \
-	wait $$a && wait $$b
-	$(BUILD)/modtx average --out $(BANK_OUT)/bank $(BANK_OUT)/ft777 $(BANK_OUT)/ft778
+	$(call bank_restarts,base,777,778,round1)
+	$(call bank_restarts,round1,779,780,bank)
 
 clean:
 	rm -rf $(BUILD)
