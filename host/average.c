@@ -67,11 +67,8 @@ static mtx_status average_banks(const char *const *dirs, int n, const char *out,
         st = mtx_bank_load(dirs[i], &other);
         if (st) break;
         const mtx_bank *o = &other.bank;
-        if (o->n_gran != b->n_gran || memcmp(o->gran, b->gran, sizeof(int) * (size_t)b->n_gran) || o->n_mod != b->n_mod)
-            st = mtx_set_error(MTX_ERR_ARG, "%s and %s have different granularities", dirs[0], dirs[i]);
-        else if (o->teacher.n_params != b->teacher.n_params ||
-                 memcmp(o->teacher.params, b->teacher.params, b->teacher.n_params * sizeof(float)))
-            st = mtx_set_error(MTX_ERR_ARG, "%s and %s are banks of different teachers", dirs[0], dirs[i]);
+        if (!mtx_bank_same_base(o, b))
+            st = mtx_set_error(MTX_ERR_ARG, "%s and %s are banks of different teachers or granularities", dirs[0], dirs[i]);
         else if (!vocab_equal(&first.teacher.src_vocab, &other.teacher.src_vocab) ||
                  !vocab_equal(&first.teacher.tgt_vocab, &other.teacher.tgt_vocab))
             st = mtx_set_error(MTX_ERR_ARG, "%s and %s have different vocabularies", dirs[0], dirs[i]);

@@ -292,3 +292,10 @@ double mtx_assembly_latency(const mtx_bank *b, const mtx_assembly *a, double src
      * decoder stack once per output token (incl. </s>) */
     return (double)a->enc.n + (double)a->dec.n * tgt_len;
 }
+
+int mtx_bank_same_base(const mtx_bank *a, const mtx_bank *b) {
+    return a->n_mod == b->n_mod && a->n_gran == b->n_gran &&
+           !memcmp(a->gran, b->gran, sizeof(int) * (size_t)a->n_gran) &&
+           a->teacher.n_params == b->teacher.n_params &&
+           !memcmp(a->teacher.params, b->teacher.params, a->teacher.n_params * sizeof(float));
+}

@@ -62,6 +62,9 @@ typedef struct {
  * 1 = middle ((g - 1) / 2), 2 = last. init NULL: every module from the first. */
 mtx_status mtx_bank_init(mtx_bank *b, const mtx_model *teacher, const int *gran, int n_gran, const int *init);
 void mtx_bank_free(mtx_bank *b);
+/* 1 if a and b have the same granularities and module layout and hold the
+ * same teacher bit for bit (so their modules are interchangeable). */
+int mtx_bank_same_base(const mtx_bank *a, const mtx_bank *b);
 
 /* Module views (NULL if the granularity is not in the bank or j is out of range). */
 mtx_enc_layer *mtx_bank_enc_module(const mtx_bank *b, int g, int j);

@@ -152,25 +152,9 @@ int mtx_file_exists(const char *path) {
 }
 
 mtx_status mtx_path_absolute(const char *path, char **out) {
-    *out = NULL;
-    /* an existing path: canonical, without "." / ".." or symbolic links */
-    char *real = realpath(path, NULL);
-    if (real) {
-        *out = real;
-        return MTX_OK;
-    }
-    char cwd[4096];
-    if (path[0] != '/' && !getcwd(cwd, sizeof cwd))
-        return mtx_set_error(MTX_ERR_IO, "cannot read the working directory: %s", strerror(errno));
-    size_t cap = (path[0] == '/' ? 0 : strlen(cwd) + 1) + strlen(path) + 1;
-    char *s = malloc(cap);
-    if (!s) return mtx_set_error(MTX_ERR_NOMEM, "out of memory");
-    mtx_status st = MTX_OK;
-    if (path[0] == '/') memcpy(s, path, cap);
-    else st = mtx_path_join(s, cap, cwd, path);
-    if (st) free(s);
-    else *out = s;
-    return st;
+    *out = realpath(path, NULL);
+    if (!*out) return mtx_set_error(MTX_ERR_IO, "%s: cannot resolve the path: %s", path, strerror(errno));
+    return MTX_OK;
 }
 
 mtx_status mtx_path_join(char *out, size_t cap, const char *dir, const char *name) {

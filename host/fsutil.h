@@ -35,10 +35,9 @@ int mtx_file_exists(const char *path);
  * and does not already end in one. MTX_ERR_ARG if the result would not fit. */
 mtx_status mtx_path_join(char *out, size_t cap, const char *dir, const char *name);
 
-/* *out = a malloc'd copy of path made absolute against the working
- * directory, for provenance records that must not depend on where the
- * command ran: canonical (realpath) when the path exists, else joined to
- * the working directory (unchanged when it starts with '/'). */
+/* *out = the canonical absolute form of an existing path (realpath: no
+ * "."/".." or symbolic links; caller frees), for provenance records that
+ * must not depend on where the command ran. */
 mtx_status mtx_path_absolute(const char *path, char **out);
 
 /* Appends line and a newline to path (a log: not atomic by design). */

@@ -118,16 +118,6 @@ mtx_status mtx_modular_checkpoint(mtx_modular *m, const char *dir, const mtx_voc
 }
 
 
-/* The bank bd (loaded from dir) holds b's teacher bit for bit and the same granularities. */
-static mtx_status bank_matches(const mtx_bank_dir *bd, const mtx_bank *b, const char *dir) {
-    if (bd->bank.n_mod != b->n_mod || bd->bank.n_gran != b->n_gran ||
-        memcmp(bd->bank.gran, b->gran, sizeof(int) * (size_t)b->n_gran) ||
-        bd->bank.teacher.n_params != b->teacher.n_params ||
-        memcmp(bd->bank.teacher.params, b->teacher.params, b->teacher.n_params * sizeof(float)))
-        return mtx_set_error(MTX_ERR_FORMAT, "%s: bank does not match this teacher and configuration", dir);
-    return MTX_OK;
-}
-
 /* --init BANK: the modules start from that bank's; the optimiser and the
  * schedule start fresh. */
 static mtx_status init_modules(mtx_modular *m, const char *dir) {
@@ -136,8 +126,8 @@ static mtx_status init_modules(mtx_modular *m, const char *dir) {
     mtx_status st = mtx_bank_load(dir, &bd);
     if (st) return mtx_set_error(st, "--init: %s", mtx_last_error());
     mtx_bank *b = mtx_modular_bank_mut(m);
-    st = bank_matches(&bd, b, dir);
-    if (st) st = mtx_set_error(st, "--init: %s (same teacher and granularities needed)", mtx_last_error());
+    if (!mtx_bank_same_base(&bd.bank, b))
+        st = mtx_set_error(MTX_ERR_FORMAT, "--init: %s: bank does not match this teacher and configuration (same teacher and granularities needed)", dir);
     else memcpy(b->mod, bd.bank.mod, b->n_mod * sizeof(float));
     mtx_bank_dir_free(&bd);
     return st;
@@ -149,7 +139,8 @@ mtx_status mtx_modular_restore(mtx_modular *m, const char *dir) {
     mtx_status st = mtx_bank_load(dir, &bd);
     if (st) return st;
     mtx_bank *b = mtx_modular_bank_mut(m);
-    st = bank_matches(&bd, b, dir);
+    if (!mtx_bank_same_base(&bd.bank, b))
+        st = mtx_set_error(MTX_ERR_FORMAT, "%s: bank does not match this teacher and configuration", dir);
     mtx_bank_dir_free(&bd);
     if (st) return st;
     float *am, *av;

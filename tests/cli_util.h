@@ -6,6 +6,7 @@
 
 #include <cjson/cJSON.h>
 #include <limits.h>
+#include <stddef.h>
 
 #include "fsutil.h"
 
@@ -53,6 +54,9 @@ double num(const cJSON *j, const char *key);
 int distinct_words(const char *path);
 /* 1 if dir_a/name and dir_b/name exist and hold the same bytes. */
 int same_file(const char *dir_a, const char *dir_b, const char *name);
+/* How many m[k] differ (bitwise) from the mean of a[k] and b[k] rounded once
+ * from double; *differ (if not NULL) gets how many a[k] != b[k]. */
+size_t count_not_mean2(const float *a, const float *b, const float *m, size_t n, size_t *differ);
 /* Provenance string "modtx".key of dir/config.json, or "" (static buffer). */
 const char *provenance_str(const char *dir, const char *key);
 

@@ -388,11 +388,7 @@ static void test_modular_average(void) {
     CU_ASSERT_EQUAL_FATAL(mtx_bank_load(ft, &b), MTX_OK);
     CU_ASSERT_EQUAL_FATAL(mtx_bank_load(avg, &m), MTX_OK);
     CU_ASSERT_EQUAL_FATAL(m.bank.n_mod, a.bank.n_mod);
-    size_t off = 0, differ = 0;
-    for (size_t k = 0; k < a.bank.n_mod; k++) {
-        off += m.bank.mod[k] != (float)(((double)a.bank.mod[k] + (double)b.bank.mod[k]) / 2);
-        differ += a.bank.mod[k] != b.bank.mod[k];
-    }
+    size_t differ = 0, off = count_not_mean2(a.bank.mod, b.bank.mod, m.bank.mod, a.bank.n_mod, &differ);
     CU_ASSERT_EQUAL(off, 0);
     CU_ASSERT_TRUE(differ > a.bank.n_mod / 2); /* the inputs really differ */
     CU_ASSERT_TRUE(m.bank.teacher.n_params == a.bank.teacher.n_params &&
