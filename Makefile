@@ -16,7 +16,7 @@ TEST_SRCS := $(filter-out tests/test_main.c,$(wildcard tests/test_*.c))
 TEST_OBJS := $(TEST_SRCS:%.c=$(BUILD)/%.o) $(BUILD)/tests/test_main.o $(BUILD)/tests/testutil.o $(BUILD)/tests/cli_util.o
 DEPS      := $(LIB_OBJS:.o=.d) $(CLI_OBJS:.o=.d) $(TEST_OBJS:.o=.d)
 
-.PHONY: all test asan deps bench check-long clean teacher bank run
+.PHONY: all test asan deps bench check-long clean teacher bank students run
 
 # Library and CLI.
 all: $(BUILD)/modtx $(BUILD)/libmodtx.a
@@ -94,27 +94,48 @@ teacher: $(BUILD)/modtx
 	wait $$a && wait $$b
 	$(BUILD)/modtx average --out $(TEACHER_OUT)/teacher $(TEACHER_OUT)/ft777 $(TEACHER_OUT)/ft778
 
-# Rebuild the shipped module bank into BANK_OUT/bank (about 67 min + 2 x 30
-# min on 2 cores), the teacher's recipe twice over: the base run
+# Rebuild the shipped module bank into BANK_OUT/bank (about 67 min + 4 x 30
+# min on 2 cores), the teacher's recipe four times over: the base run
 # (models/g2p-modular-long.json, 3000 steps); two fine-tuning restarts of it
 # with seeds 777 and 778 (modularize --init, one thread each, side by side)
-# and the mean of their modules; two restarts of that mean with seeds 779
-# and 780, and their mean. Re-running resumes every unfinished run and skips
-# finished ones.
+# and the mean of their modules; then three more rounds, each two restarts
+# of the previous mean (seeds 779/780, 781/782, 783/784) and their mean.
+# Re-running resumes every unfinished run and skips finished ones.
 BANK_OUT ?= $(BUILD)/bankrun
 bank_resume_or = $$( [ -f $(1)/bank_state.safetensors ] && echo --resume || echo $(2) )
-bank_restarts = \
-	$(BUILD)/modtx modularize --teacher models/g2p-teacher --config models/g2p-modular-restart-$(2).json \
-	    --out $(BANK_OUT)/ft$(2) $(call bank_resume_or,$(BANK_OUT)/ft$(2),--init $(BANK_OUT)/$(1)) & a=$$!; \
-	$(BUILD)/modtx modularize --teacher models/g2p-teacher --config models/g2p-modular-restart-$(3).json \
-	    --out $(BANK_OUT)/ft$(3) $(call bank_resume_or,$(BANK_OUT)/ft$(3),--init $(BANK_OUT)/$(1)) & b=$$!; \
+# One round of restarts: $(1) output folder, $(2) config path up to the seed,
+# $(3) the previous mean (a folder in $(1)), $(4) $(5) the seeds, $(6) the
+# name of their mean. The two runs go side by side, one thread each.
+restarts = \
+	$(BUILD)/modtx modularize --teacher models/g2p-teacher --config $(2)$(4).json \
+	    --out $(1)/ft$(4) $(call bank_resume_or,$(1)/ft$(4),--init $(1)/$(3)) & a=$$!; \
+	$(BUILD)/modtx modularize --teacher models/g2p-teacher --config $(2)$(5).json \
+	    --out $(1)/ft$(5) $(call bank_resume_or,$(1)/ft$(5),--init $(1)/$(3)) & b=$$!; \
 	wait $$a && wait $$b && \
-	$(BUILD)/modtx average --out $(BANK_OUT)/$(4) $(BANK_OUT)/ft$(2) $(BANK_OUT)/ft$(3)
+	$(BUILD)/modtx average --out $(1)/$(6) $(1)/ft$(4) $(1)/ft$(5)
 bank: $(BUILD)/modtx
 	$(BUILD)/modtx modularize --teacher models/g2p-teacher --config models/g2p-modular-long.json \
 	    --out $(BANK_OUT)/base $(call bank_resume_or,$(BANK_OUT)/base,)
-	$(call bank_restarts,base,777,778,round1)
-	$(call bank_restarts,round1,779,780,bank)
+	$(call restarts,$(BANK_OUT),models/g2p-modular-restart-,base,777,778,round1)
+	$(call restarts,$(BANK_OUT),models/g2p-modular-restart-,round1,779,780,round2)
+	$(call restarts,$(BANK_OUT),models/g2p-modular-restart-,round2,781,782,round3)
+	$(call restarts,$(BANK_OUT),models/g2p-modular-restart-,round3,783,784,bank)
+
+# Rebuild the two baseline students of the sweep (one-shape banks, 3 + 3 of
+# m2 and 2 + 2 of m3) into STUDENT_OUT/{3x3,2x2}/student with the bank's
+# recipe and objective, step for step: a 3000-step base run each (both side
+# by side, one thread each, about 40 min), then four rounds of two 1000-step
+# restarts and their mean (about 12 min a round for each student).
+STUDENT_OUT ?= $(BUILD)/students
+student_cfg = models/dev-study/$(1)/student-$(2)-restart-
+student_base = $(BUILD)/modtx modularize --teacher models/g2p-teacher --config models/dev-study/steps/student-$(1)-3000-C.json \
+	    --out $(STUDENT_OUT)/$(1)/base $(call bank_resume_or,$(STUDENT_OUT)/$(1)/base,)
+students: $(BUILD)/modtx
+	$(call student_base,3x3) & a=$$!; $(call student_base,2x2) & b=$$!; wait $$a && wait $$b
+	for s in 3x3 2x2; do $(call restarts,$(STUDENT_OUT)/$$s,$(call student_cfg,steps,$$s),base,777,778,round1) || exit 1; done
+	for s in 3x3 2x2; do $(call restarts,$(STUDENT_OUT)/$$s,$(call student_cfg,restarts2,$$s),round1,779,780,round2) || exit 1; done
+	for s in 3x3 2x2; do $(call restarts,$(STUDENT_OUT)/$$s,$(call student_cfg,restarts3,$$s),round2,781,782,round3) || exit 1; done
+	for s in 3x3 2x2; do $(call restarts,$(STUDENT_OUT)/$$s,$(call student_cfg,restarts4,$$s),round3,783,784,student) || exit 1; done
 
 clean:
 	rm -rf $(BUILD)
