@@ -10,8 +10,8 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
-#include "config.h"
-#include "data.h"
+#include "model/config.h"
+#include "data/data.h"
 #include "testutil.h"
 
 char g_dir[64];

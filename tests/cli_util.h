@@ -8,7 +8,7 @@
 #include <limits.h>
 #include <stddef.h>
 
-#include "fsutil.h"
+#include "core/fsutil.h"
 
 extern char g_dir[64];     /* the suite's mkdtemp directory under /tmp */
 extern const char *g_bin;  /* $MTX_BIN, default build/modtx */

@@ -1,4 +1,4 @@
-/* test_checkpoint.c - model directories (host/checkpoint.h): bit-exact F32
+/* test_checkpoint.c - model directories (host/io/checkpoint.h): bit-exact F32
  * round trips, F16 within rounding, byte-identical re-saves, and hostile
  * directories that must fail with the right status and a one-line message
  * naming the file or tensor. The model is tiny (C 16, 1 + 1 layers) and its
@@ -15,8 +15,8 @@
 #include <unistd.h>
 
 #include "testutil.h"
-#include "checkpoint.h"
-#include "fsutil.h"
+#include "io/checkpoint.h"
+#include "core/fsutil.h"
 
 static char g_dir[64];
 static mtx_model g_model;          /* the reference model, saved to g_good */

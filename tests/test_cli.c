@@ -22,12 +22,12 @@
 
 #include "cli_util.h"
 #include "testutil.h"
-#include "checkpoint.h"
-#include "config.h"
-#include "data.h"
-#include "fsutil.h"
-#include "model.h"
-#include "vocab.h"
+#include "io/checkpoint.h"
+#include "model/config.h"
+#include "data/data.h"
+#include "core/fsutil.h"
+#include "model/model.h"
+#include "data/vocab.h"
 
 static char g_model[MTX_PATH_MAX]; /* trained by test_train, used by eval/predict/info */
 static int g_trained;

@@ -12,9 +12,9 @@
 #include <unistd.h>
 
 #include "cli_util.h"
-#include "config.h"
-#include "fsutil.h"
-#include "modular.h"
+#include "model/config.h"
+#include "core/fsutil.h"
+#include "modular/modular.h"
 
 static void test_modular_pipeline(void) {
     CU_ASSERT_FATAL(bin_ok() && fixtures_ok());

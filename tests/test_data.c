@@ -7,8 +7,8 @@
 #include <time.h>
 #include <unistd.h>
 
-#include "data.h"
-#include "vocab.h"
+#include "data/data.h"
+#include "data/vocab.h"
 
 static char g_path[64];
 

@@ -2,9 +2,9 @@
  * of the whole training loss on a tiny model (dropout on: masks are a pure
  * function of the seed, so the loss is a deterministic function of the
  * parameters). */
-#include "forward.h"
-#include "model.h"
-#include "ops.h"
+#include "model/forward.h"
+#include "model/model.h"
+#include "model/ops.h"
 
 #include <CUnit/CUnit.h>
 #include <math.h>

@@ -1,7 +1,7 @@
 /* test_metrics.c - edit distance and PER/WER on hand-computed cases. */
 #include <CUnit/CUnit.h>
 
-#include "metrics.h"
+#include "eval/metrics.h"
 
 #define N(a) ((int)(sizeof(a) / sizeof((a)[0])))
 

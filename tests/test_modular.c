@@ -3,9 +3,9 @@
  * of the whole modularize objective, exact resume, a tiny end-to-end run,
  * and unreachable ratios. */
 #include "testutil.h"
-#include "assemble.h"
-#include "gemm.h"
-#include "modular.h"
+#include "modular/assemble.h"
+#include "model/gemm.h"
+#include "modular/modular.h"
 
 #include <CUnit/CUnit.h>
 #include <cjson/cJSON.h>

@@ -13,8 +13,8 @@
 #include <unistd.h>
 
 #include "testutil.h"
-#include "fsutil.h"
-#include "safetensors.h"
+#include "core/fsutil.h"
+#include "io/safetensors.h"
 
 static char g_dir[64];
 

@@ -2,12 +2,12 @@
  * NaN refusal, decoding against a full-forward reference, and a tiny model
  * that overfits 20 real CMUdict words to zero errors. */
 #include "testutil.h"
-#include "batch.h"
-#include "decode.h"
-#include "eval.h"
-#include "gemm.h"
-#include "ops.h"
-#include "train.h"
+#include "data/batch.h"
+#include "model/decode.h"
+#include "eval/eval.h"
+#include "model/gemm.h"
+#include "model/ops.h"
+#include "train/train.h"
 
 #include <CUnit/CUnit.h>
 #include <math.h>

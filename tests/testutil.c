@@ -1,7 +1,7 @@
 /* testutil.c - helpers shared by the test suites. */
 #include "testutil.h"
-#include "fsutil.h"
-#include "config.h"
+#include "core/fsutil.h"
+#include "model/config.h"
 
 #include <dirent.h>
 #include <string.h>
