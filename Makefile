@@ -9,7 +9,7 @@ OPT      ?= -O2 -g $(if $(CC_IS_GCC),-fvect-cost-model=dynamic)
 WARN      = -std=c11 -Wall -Wextra -Wshadow -Wstrict-prototypes -Werror
 CPPFLAGS += -D_POSIX_C_SOURCE=200809L -Ihost
 CFLAGS   += $(OPT) $(WARN) -MMD -MP
-LDLIBS   += -lopenblas -lcjson -lm -lpthread
+LDLIBS   += -lopenblas -lcjson -lz -lm -lpthread
 BUILD    ?= build
 
 # host/<layer>/*.c: every folder but cli/ is the library; cli/ is the modtx CLI.
@@ -61,7 +61,8 @@ asan:
 deps:
 	apt-get update
 	DEBIAN_FRONTEND=noninteractive apt-get install -y --no-install-recommends \
-	    build-essential libopenblas-dev libcunit1-dev libcjson-dev pocketsphinx-en-us
+	    build-essential libopenblas-dev libcunit1-dev libcjson-dev zlib1g-dev pocketsphinx-en-us \
+	    verilator yosys libxrt-dev clang
 
 # Training-speed and decode-speed benchmark; writes build/bench/train.json.
 bench: $(BUILD)/modtx

@@ -30,6 +30,13 @@ declare -A ALLOWED=(
     # scores assemblies with the evaluator.
     [modular->train]=1
     [modular->eval]=1
+    # the exporter quantizes a bank's assemblies, calibrating on training
+    # words and comparing with the fp32 evaluator; backends run the golden
+    # model.
+    [engine->modular]=1
+    [engine->train]=1
+    [engine->eval]=1
+    [device->engine]=1
 )
 
 fail=0
