@@ -50,6 +50,7 @@ $(BUILD)/test_modtx: $(TEST_OBJS) $(BUILD)/libmodtx.a
 # Run the unit and integration suites; exit status is non-zero on any failure.
 test: $(BUILD)/test_modtx $(BUILD)/modtx
 	bash tests/scripts/check_layers.sh
+	bash tests/scripts/check_sizes.sh
 	MTX_BIN=$(BUILD)/modtx OPENBLAS_NUM_THREADS=2 $(BUILD)/test_modtx
 
 # The same suites under AddressSanitizer and UndefinedBehaviorSanitizer.
