@@ -1,7 +1,9 @@
-/* train/ (layer 2) - training a model: the optimiser, schedule,
- * checkpoints and resume (train.c) and the whole `modtx train` run with its
- * metrics log (train_run.c). */
-/* train.h - the training loop: AdamW, warm-up + cosine decay, gradient-norm
+/* train/ (layer 2) - training a model: the data of a run (dataset), the
+ * optimiser step (optim), the run loop shared with modularize (run_loop), the
+ * trainer (trainer), teacher-forced evaluation (teacher_forced), checkpoints
+ * and resume (train_checkpoint) and the whole `modtx train` run with its
+ * metrics log (train_run). */
+/* train.h - the trainer: AdamW, warm-up + cosine decay, gradient-norm
  * clipping, dropout, label smoothing, token-count batches, periodic atomic
  * checkpoints and exact resume.
  *
@@ -12,8 +14,9 @@
 #include "data/batch.h"
 #include "io/checkpoint.h"
 #include "model/config.h"
-#include "data/data.h"
 #include "model/forward.h"
+#include "train/dataset.h"
+#include "train/optim.h"
 
 typedef struct {
     int64_t step, max_steps;
@@ -27,22 +30,6 @@ typedef struct {
 } mtx_train_progress;
 
 typedef void (*mtx_progress_fn)(const mtx_train_progress *p, void *ctx);
-
-/* The data of one run: vocabularies built on the training split, encoded splits. */
-typedef struct {
-    mtx_vocab sv, tv;
-    mtx_encoded train, dev, test;
-    int64_t n_skipped;    /* CMUdict lines skipped for characters */
-    int has_test;
-} mtx_dataset;
-
-/* Loads the data a training config names (CMUdict split by the index rule, or
- * explicit files). With vocab_dir (a model directory: resume, evaluation) its
- * vocabularies are used instead of being built; unknown symbols in the data
- * are then an error. */
-mtx_status mtx_dataset_load(mtx_dataset *d, const mtx_train_config *t, const mtx_model_config *m,
-                            const char *vocab_dir);
-void mtx_dataset_free(mtx_dataset *d);
 
 typedef struct mtx_trainer mtx_trainer;
 
@@ -94,8 +81,5 @@ mtx_status mtx_train_run(const char *config_path, const char *out_dir, int resum
 /* Keeps only the lines of a JSON-lines log whose "step" is <= step (a
  * resumed run rewrites the rest). */
 mtx_status mtx_metrics_truncate(const char *path, int64_t step);
-
-/* Learning rate at a step: linear warm-up, then cosine decay to min_lr_ratio * lr. */
-double mtx_lr_at(const mtx_train_config *t, int64_t step);
 
 #endif

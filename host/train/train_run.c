@@ -3,6 +3,7 @@
 #include "io/checkpoint.h"
 #include "core/fsutil.h"
 #include "model/gemm.h"
+#include "train/run_loop.h"
 #include "train/train.h"
 
 #include <cjson/cJSON.h>
@@ -110,29 +111,122 @@ static mtx_status load_init(const char *dir, const char *config_path, mtx_model_
     return MTX_OK;
 }
 
+/* The run's hooks for the run loop (run_loop.h). */
+typedef struct {
+    mtx_trainer *tr;
+    const mtx_train_config *t;
+    const mtx_dataset *d;
+    const char *out_dir, *command_line, *init_model;
+    mtx_step_stats last;           /* the last step */
+    double win_loss, win_flops;    /* the log window */
+    int64_t win_tgt, win_tok;
+    double dev_nll, dev_acc;       /* the last evaluation (dev_nll < 0: none yet) */
+} train_hooks;
+
+static int64_t hook_steps(void *ctx) { return mtx_trainer_step_count(((train_hooks *)ctx)->tr); }
+
+static mtx_status hook_step(void *ctx) {
+    train_hooks *h = ctx;
+    mtx_status st = mtx_trainer_step(h->tr, &h->last);
+    if (st) return st;
+    h->win_loss += h->last.loss_sum;
+    h->win_tgt += h->last.tgt_tokens;
+    h->win_tok += h->last.tgt_tokens + h->last.src_tokens;
+    h->win_flops += h->last.flops;
+    return MTX_OK;
+}
+
+static mtx_status hook_window(void *ctx, int64_t step, double dt, char *line, size_t cap, mtx_train_progress *p) {
+    train_hooks *h = ctx;
+    p->loss = h->win_loss / (double)(h->win_tgt ? h->win_tgt : 1);
+    p->lr = h->last.lr;
+    p->grad_norm = h->last.grad_norm;
+    p->tokens_per_s = dt > 0 ? (double)h->win_tok / dt : 0;
+    p->gflops = dt > 0 ? h->win_flops / dt * 1e-9 : 0;
+    snprintf(line, cap,
+             "{\"step\":%lld,\"loss\":%.6f,\"lr\":%.6g,\"grad_norm\":%.4f,\"tokens_per_s\":%.1f,\"gflops\":%.3f,\"elapsed_s\":%.1f}",
+             (long long)step, p->loss, p->lr, p->grad_norm, p->tokens_per_s, p->gflops, p->elapsed_s);
+    h->win_loss = h->win_flops = 0;
+    h->win_tgt = h->win_tok = 0;
+    return MTX_OK;
+}
+
+static mtx_status hook_eval(void *ctx, int64_t step, char *line, size_t cap, mtx_train_progress *p) {
+    train_hooks *h = ctx;
+    mtx_status st = mtx_trainer_eval(h->tr, &h->d->dev, &h->dev_nll, &h->dev_acc);
+    if (st) return st;
+    snprintf(line, cap, "{\"step\":%lld,\"dev_nll\":%.6f,\"dev_token_acc\":%.6f}", (long long)step, h->dev_nll,
+             h->dev_acc);
+    p->dev_nll = h->dev_nll;
+    p->dev_acc = h->dev_acc;
+    return MTX_OK;
+}
+
+static mtx_status hook_checkpoint(void *ctx, int64_t step) {
+    train_hooks *h = ctx;
+    char *prov = provenance(h->t, h->command_line, h->init_model, step, h->d, h->dev_nll, h->dev_acc);
+    mtx_status st = prov ? mtx_trainer_checkpoint(h->tr, h->out_dir, prov)
+                         : mtx_set_error(MTX_ERR_NOMEM, "out of memory");
+    cJSON_free(prov);
+    return st;
+}
+
+/* A new run keeps the exact config beside it (for resume checks) and starts
+ * an empty metrics log. */
+static mtx_status start_run_dir(const char *out_dir, const char *config_path, const char *metrics) {
+    char path[MTX_PATH_MAX];
+    uint8_t *raw = NULL;
+    size_t len = 0;
+    mtx_status st = mtx_mkdir_p(out_dir);
+    if (!st) st = mtx_read_file(config_path, 1 << 20, &raw, &len);
+    if (!st) st = mtx_path_join(path, sizeof path, out_dir, "train_config.json");
+    if (!st) st = mtx_write_file_atomic(path, raw, len);
+    free(raw);
+    if (!st) st = mtx_write_file_atomic(metrics, "", 0);
+    return st;
+}
+
+/* The data of the run: the vocabularies of the run being resumed or of the
+ * --init model, else built from the training split. */
+static mtx_status load_run_data(mtx_dataset *d, const mtx_train_config *t, const mtx_model_config *m,
+                                const char *out_dir, int resume, const char *init_dir) {
+    mtx_status st = mtx_dataset_load(d, t, m, resume ? out_dir : init_dir);
+    if (st == MTX_ERR_DATA && init_dir) {
+        char why[400];
+        snprintf(why, sizeof why, "%s", mtx_last_error());
+        st = mtx_set_error(st, "%s (with the vocabularies of --init %s)", why, init_dir);
+    }
+    return st;
+}
+
+/* The state files of out_dir against the mode: resume needs a run there, a
+ * new run needs none. */
+static mtx_status check_out_dir(const char *out_dir, int resume) {
+    char path[MTX_PATH_MAX];
+    mtx_status st = mtx_path_join(path, sizeof path, out_dir, "train_state.safetensors");
+    if (st) return st;
+    int have_state = mtx_file_exists(path);
+    if (resume && !have_state) return mtx_set_error(MTX_ERR_STATE, "--resume: no checkpoint in %s", out_dir);
+    if (!resume && have_state)
+        return mtx_set_error(MTX_ERR_STATE, "%s already holds a training run; pass --resume to continue it or choose another --out", out_dir);
+    return MTX_OK;
+}
+
 mtx_status mtx_train_run(const char *config_path, const char *out_dir, int resume, const char *init_dir, int threads,
                          const char *command_line, mtx_progress_fn fn, void *ctx) {
     if (init_dir && resume)
         return mtx_set_error(MTX_ERR_ARG, "--init starts a new run and cannot be combined with --resume (a run started with --init resumes with --resume alone)");
     mtx_model_config mcfg;
     mtx_train_config tcfg;
-    char path[MTX_PATH_MAX], metrics[MTX_PATH_MAX];
+    char metrics[MTX_PATH_MAX];
     mtx_status st = mtx_config_load_training(config_path, &mcfg, &tcfg);
     if (st) return st;
     if (threads > 0) tcfg.threads = threads;
     mtx_set_threads(tcfg.threads);
-    if (!st) st = mtx_path_join(metrics, sizeof metrics, out_dir, "metrics.jsonl");
-    if (!st) st = mtx_path_join(path, sizeof path, out_dir, "train_state.safetensors");
+    st = mtx_path_join(metrics, sizeof metrics, out_dir, "metrics.jsonl");
+    if (!st) st = check_out_dir(out_dir, resume);
+    if (!st && resume) st = check_same_run(out_dir, &mcfg, &tcfg);
     if (st) return st;
-    int have_state = mtx_file_exists(path);
-    if (resume && !have_state)
-        return mtx_set_error(MTX_ERR_STATE, "--resume: no checkpoint in %s", out_dir);
-    if (!resume && have_state)
-        return mtx_set_error(MTX_ERR_STATE, "%s already holds a training run; pass --resume to continue it or choose another --out", out_dir);
-    if (resume) {
-        st = check_same_run(out_dir, &mcfg, &tcfg);
-        if (st) return st;
-    }
     /* --init: that model's weights and vocabularies, a fresh optimiser and schedule */
     mtx_bundle init;
     memset(&init, 0, sizeof init);
@@ -150,12 +244,7 @@ mtx_status mtx_train_run(const char *config_path, const char *out_dir, int resum
         init_model = mtx_recorded_provenance(out_dir, "init_model");
     }
     mtx_dataset d;
-    st = mtx_dataset_load(&d, &tcfg, &mcfg, resume ? out_dir : init_dir);
-    if (st == MTX_ERR_DATA && init_dir) {
-        char why[400];
-        snprintf(why, sizeof why, "%s", mtx_last_error());
-        st = mtx_set_error(st, "%s (with the vocabularies of --init %s)", why, init_dir);
-    }
+    st = load_run_data(&d, &tcfg, &mcfg, out_dir, resume, init_dir);
     if (st) {
         mtx_bundle_free(&init);
         free(init_model);
@@ -168,82 +257,18 @@ mtx_status mtx_train_run(const char *config_path, const char *out_dir, int resum
     mtx_bundle_free(&init); /* the trainer holds its own copy of the weights */
     if (!st && resume) st = mtx_trainer_restore(tr, out_dir);
     if (!st && resume) st = mtx_metrics_truncate(metrics, mtx_trainer_step_count(tr));
-    if (!st && !resume) {
-        /* keep the exact config of the run beside it, for resume checks */
-        uint8_t *raw = NULL;
-        size_t len = 0;
-        st = mtx_mkdir_p(out_dir);
-        if (!st) st = mtx_read_file(config_path, 1 << 20, &raw, &len);
-        if (!st) st = mtx_path_join(path, sizeof path, out_dir, "train_config.json");
-        if (!st) st = mtx_write_file_atomic(path, raw, len);
-        free(raw);
-        if (!st) st = mtx_write_file_atomic(metrics, "", 0);
-    }
-    double t0 = mtx_now_s(), win_t0 = t0, win_loss = 0, win_flops = 0;
-    int64_t win_tgt = 0, win_tok = 0, start_step = tr ? mtx_trainer_step_count(tr) : 0;
-    double dev_nll = -1, dev_acc = 0;
-    while (!st && mtx_trainer_step_count(tr) < tcfg.max_steps) {
-        mtx_step_stats s;
-        st = mtx_trainer_step(tr, &s);
-        if (st) break;
-        int64_t step = mtx_trainer_step_count(tr);
-        win_loss += s.loss_sum;
-        win_tgt += s.tgt_tokens;
-        win_tok += s.tgt_tokens + s.src_tokens;
-        win_flops += s.flops;
-        if (step % tcfg.log_every == 0 || step == tcfg.max_steps) {
-            double now = mtx_now_s(), dt = now - win_t0;
-            mtx_train_progress p = { 0 };
-            p.step = step;
-            p.max_steps = tcfg.max_steps;
-            p.loss = win_loss / (double)(win_tgt ? win_tgt : 1);
-            p.lr = s.lr;
-            p.grad_norm = s.grad_norm;
-            p.tokens_per_s = dt > 0 ? (double)win_tok / dt : 0;
-            p.gflops = dt > 0 ? win_flops / dt * 1e-9 : 0;
-            p.elapsed_s = now - t0;
-            p.eta_s = (double)(tcfg.max_steps - step) * (now - t0) / (double)(step - start_step);
-            char line[512];
-            snprintf(line, sizeof line,
-                     "{\"step\":%lld,\"loss\":%.6f,\"lr\":%.6g,\"grad_norm\":%.4f,\"tokens_per_s\":%.1f,\"gflops\":%.3f,\"elapsed_s\":%.1f}",
-                     (long long)step, p.loss, p.lr, p.grad_norm, p.tokens_per_s, p.gflops, p.elapsed_s);
-            st = mtx_append_line(metrics, line);
-            if (fn) fn(&p, ctx);
-            win_t0 = now;
-            win_loss = win_flops = 0;
-            win_tgt = win_tok = 0;
-        }
-        if (!st && ((tcfg.eval_every && step % tcfg.eval_every == 0) || step == tcfg.max_steps)) {
-            st = mtx_trainer_eval(tr, &d.dev, &dev_nll, &dev_acc);
-            if (!st) {
-                char line[256];
-                snprintf(line, sizeof line, "{\"step\":%lld,\"dev_nll\":%.6f,\"dev_token_acc\":%.6f}",
-                         (long long)step, dev_nll, dev_acc);
-                st = mtx_append_line(metrics, line);
-                mtx_train_progress p = { 0 };
-                p.step = step;
-                p.max_steps = tcfg.max_steps;
-                p.kind = 1;
-                p.dev_nll = dev_nll;
-                p.dev_acc = dev_acc;
-                p.elapsed_s = mtx_now_s() - t0;
-                if (fn) fn(&p, ctx);
-            }
-        }
-        if (!st && (step % tcfg.checkpoint_every == 0 || step == tcfg.max_steps)) {
-            char *prov = provenance(&tcfg, command_line, init_model, step, &d, dev_nll, dev_acc);
-            st = prov ? mtx_trainer_checkpoint(tr, out_dir, prov)
-                      : mtx_set_error(MTX_ERR_NOMEM, "out of memory");
-            cJSON_free(prov);
-            if (!st && fn) {
-                mtx_train_progress p = { 0 };
-                p.step = step;
-                p.max_steps = tcfg.max_steps;
-                p.kind = 2;
-                fn(&p, ctx);
-            }
-        }
-    }
+    if (!st && !resume) st = start_run_dir(out_dir, config_path, metrics);
+    train_hooks th;
+    memset(&th, 0, sizeof th);
+    th.tr = tr;
+    th.t = &tcfg;
+    th.d = &d;
+    th.out_dir = out_dir;
+    th.command_line = command_line;
+    th.init_model = init_model;
+    th.dev_nll = -1;
+    const mtx_run_hooks hooks = { &th, hook_steps, hook_step, hook_window, hook_eval, hook_checkpoint };
+    if (!st) st = mtx_run_loop(&hooks, &tcfg, metrics, fn, ctx);
     mtx_trainer_free(tr);
     mtx_dataset_free(&d);
     free(init_model);
