@@ -1,6 +1,9 @@
-/* modular/ (layer 2) - module banks (bank), the bank training phase
- * and bank files (modular, modular_io, modular_state.h), assembly strategies
- * (assemble) and weight averaging of models and banks (average). */
+/* modular/ (layer 2) - module banks (bank); the bank training phase: its
+ * config (modular_config), sampled and fixed assemblies (modular_sample), the
+ * objective (modular_objective), the trainer (modular_train, state in
+ * modular_state.h), bank files and checkpoints (modular_io) and the whole
+ * run (modular_run); assembly strategies (assemble) and weight averaging of
+ * models and banks (average). */
 /* modular.h - one training phase for a whole module bank: multi-grained
  * module replacing with a curriculum replacement rate (BERT-of-Theseus style,
  * p = min(1, slope * step + base)) and knowledge distillation from the frozen
