@@ -136,8 +136,10 @@ static void step_attention(float *out, const float *q, int qs, const float *k, c
     }
 }
 
-/* One decoder step for R rows at position t: d->tok -> d->logits. */
-static void decoder_step(mtx_decoder *d, int R, int t, int S, const int *word_of_row) {
+/* One decoder step for R rows at position t: d->tok -> d->logits. trace
+ * (NULL in decoding) receives row 0's output of each layer l at
+ * trace + (l * trace_T + t) * C. */
+static void decoder_step(mtx_decoder *d, int R, int t, int S, const int *word_of_row, float *trace, int trace_T) {
     const mtx_net *n = d->net;
     const mtx_model_config *c = n->cfg;
     const int C = d->C, F = d->F, H = d->H, hs = C / H, Pt = d->Pt;
@@ -168,9 +170,39 @@ static void decoder_step(mtx_decoder *d, int R, int t, int S, const int *word_of
         mtx_linear(d->h, d->a, w->wi, R, C, F, 0);
         mtx_relu_forward(d->h, d->h, (int64_t)R * F);
         mtx_linear(d->x, d->h, w->wo, R, F, C, 1);
+        if (trace) memcpy(trace + ((size_t)l * (size_t)trace_T + (size_t)t) * (size_t)C, d->x, sizeof(float) * (size_t)C);
     }
     mtx_rmsnorm_forward(d->a, NULL, d->x, n->w->dec_ln, R, C, eps);
     mtx_linear(d->logits, d->a, n->w->lm_head, R, C, d->V, 0);
+}
+
+/* Encoder output and cross-attention K/V of B words. */
+static mtx_status encode_words(mtx_decoder *d, const int32_t *src, const int *src_len, int B, int S) {
+    const mtx_net *n = d->net;
+    const int C = d->C;
+    mtx_batch eb = { B, S, 1, src, src_len, NULL, NULL, 0 };
+    mtx_status st = mtx_encode(&d->enc, n, &eb);
+    if (st) return st;
+    for (int l = 0; l < d->L; l++)
+        mtx_linear(d->cross_kv + (size_t)l * d->max_words * S * 2 * C, d->enc.enc_out, n->dec[l]->ckv,
+                   B * S, C, 2 * C, 0);
+    return MTX_OK;
+}
+
+mtx_status mtx_decoder_trace(mtx_decoder *d, const int32_t *src, int slen, const int32_t *tgt_in, int T,
+                             float *layer_out, float *logits) {
+    if (slen < 1 || slen > d->net->cfg->max_source_positions || T < 1 || T > d->Pt)
+        return mtx_set_error(MTX_ERR_ARG, "trace: source length %d or target length %d out of range", slen, T);
+    mtx_status st = encode_words(d, src, &slen, 1, slen);
+    if (st) return st;
+    const int word = 0;
+    d->src_len_rows[0] = slen;
+    for (int t = 0; t < T; t++) {
+        d->tok[0] = tgt_in[t];
+        decoder_step(d, 1, t, slen, &word, layer_out, T);
+        memcpy(logits + (size_t)t * (size_t)d->V, d->logits, sizeof(float) * (size_t)d->V);
+    }
+    return MTX_OK;
 }
 
 /* log-softmax of one row into lp (double), PAD and BOS excluded. */
@@ -197,12 +229,8 @@ mtx_status mtx_decode(mtx_decoder *d, const int32_t *src, const int *src_len, in
         return mtx_set_error(MTX_ERR_ARG, "decode batch %dx%d exceeds the decoder's capacity", B, S);
     for (int b = 0; b < B; b++)
         if (src_len[b] < 1 || src_len[b] > S) return mtx_set_error(MTX_ERR_ARG, "source length %d invalid", src_len[b]);
-    mtx_batch eb = { B, S, 1, src, src_len, NULL, NULL, 0 };
-    mtx_status st = mtx_encode(&d->enc, n, &eb);
+    mtx_status st = encode_words(d, src, src_len, B, S);
     if (st) return st;
-    for (int l = 0; l < d->L; l++)
-        mtx_linear(d->cross_kv + (size_t)l * d->max_words * S * 2 * C, d->enc.enc_out, n->dec[l]->ckv,
-                   B * S, C, 2 * C, 0);
     /* rows: word b owns rows [b*K, b*K + K); at t = 0 only the first is live */
     const int R = B * K;
     static const double NEG = -1e300;
@@ -228,7 +256,7 @@ mtx_status mtx_decode(mtx_decoder *d, const int32_t *src, const int *src_len, in
         int active = 0;
         for (int r = 0; r < R; r++) active |= d->score[r] > NEG;
         if (!active) break;
-        decoder_step(d, R, t, S, wrow);
+        decoder_step(d, R, t, S, wrow, NULL, 0);
         for (int b = 0; b < B; b++) {
             /* candidates from every live row of this word */
             int nc = 0;

@@ -23,4 +23,11 @@ void mtx_decoder_free(mtx_decoder *d);
 mtx_status mtx_decode(mtx_decoder *d, const int32_t *src, const int *src_len, int B, int S,
                       int32_t *out, int *out_len, int out_stride);
 
+/* Teacher-forced incremental decoding of one word, the KV-cached path of
+ * mtx_decode step by step: feeds tgt_in[0..T) one position at a time and
+ * writes every decoder layer's output, layer_out (L, T, C), and the logits
+ * (T, V). An oracle check against the training forward (mtx_forward). */
+mtx_status mtx_decoder_trace(mtx_decoder *d, const int32_t *src, int slen, const int32_t *tgt_in, int T,
+                             float *layer_out, float *logits);
+
 #endif
