@@ -3,10 +3,10 @@
  * and the KV-cached decoder against the training forward, layer by layer.
  *
  * Checked against breaks: with the weight-decay term removed from
- * mtx_adamw_update, "one AdamW step" and "loss curve" fail; with clipping
- * disabled (mtx_clip_scale returning 1), "one AdamW step" fails; with the
- * self-attention cache written one position late in decoder_step, "decoder
- * layers" fails. */
+ * mtx_adamw_update, or applied to every parameter (mask ignored), "one AdamW
+ * step" and "loss curve" fail; with clipping disabled (mtx_clip_scale
+ * returning 1), both fail too; with decoder_step normalising before its
+ * feed-forward with ln2 instead of ln3, "decoder layers" fails. */
 #include "testutil.h"
 #include "io/checkpoint.h"
 #include "model/decode.h"
