@@ -1,4 +1,7 @@
-/* main.c - the modtx command-line interface. Only this file prints and exits. */
+/* main.c - the modtx command-line interface: the command table and its
+ * dispatch. The cli/ files print (help, progress, results, the one-line
+ * error of a failed command); library code below cli/ never prints, and
+ * only main() exits, with the status a command returns. */
 #include "io/checkpoint.h"
 #include "cli/cli.h"
 #include "core/mtx.h"

@@ -133,9 +133,12 @@ static void fill_const(float *p, size_t n, float v) {
     for (size_t i = 0; i < n; i++) p[i] = v;
 }
 
-/* Init: every matrix N(0, 1/sqrt(fan_in)); output projections of residual
- * branches are further scaled by 1/sqrt(2 * layers) (GPT-2 style) so the
- * residual stream does not grow with depth; norms start at 1. */
+/* Init: token embeddings N(0, 1), position embeddings N(0, 0.5^2); every
+ * matrix N(0, 1/fan_in) (standard deviation 1/sqrt(fan_in)); the output
+ * projections of residual branches are further scaled (GPT-2 style) by
+ * 1/sqrt(2 L) in the encoder (two branches per layer) and 1/sqrt(3 L) in the
+ * decoder (three: self-attention, cross-attention, feed-forward) so the
+ * residual stream does not grow with depth; norm gains start at 1. */
 void mtx_model_init_weights(mtx_model *m, uint64_t seed) {
     const mtx_model_config *c = &m->cfg;
     mtx_rng r;

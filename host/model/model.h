@@ -80,7 +80,9 @@ typedef struct {
 mtx_status mtx_model_init(mtx_model *m, const mtx_model_config *c);
 void mtx_model_free(mtx_model *m);
 
-/* Seeded initialisation: norms 1, embeddings N(0, 1/sqrt(C))... see model.c. */
+/* Seeded initialisation: norm gains 1; token embeddings N(0, 1), position
+ * embeddings N(0, 0.5^2); matrices N(0, 1/fan_in), with the output
+ * projections of residual branches scaled down by depth (see model.c). */
 void mtx_model_init_weights(mtx_model *m, uint64_t seed);
 
 /* Named tensors of a layout, for checkpoints: calls fn once per Hugging Face

@@ -84,8 +84,9 @@ mtx_status mtx_bank_read_modules(mtx_bank *b, const void *stfile, const char *pa
 
 /* Compression ratio by layer count (teacher layers / assembled layers), as
  * the paper reports it; parameters of the assembled model; and an estimated
- * decode latency in layer-evaluations per word: encoder layers once per
- * source token, decoder layers once per output token (avg lengths given). */
+ * decode latency in sequential layer evaluations per word: the encoder stack
+ * once (all source tokens at once; src_len is not used), the decoder stack
+ * once per output token (tgt_len, </s> included). */
 double mtx_assembly_ratio(const mtx_bank *b, const mtx_assembly *a);
 size_t mtx_assembly_params(const mtx_bank *b, const mtx_assembly *a);
 double mtx_assembly_latency(const mtx_bank *b, const mtx_assembly *a, double src_len, double tgt_len);

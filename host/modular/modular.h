@@ -77,7 +77,7 @@ void mtx_modular_free(mtx_modular *m);
 mtx_status mtx_modular_step(mtx_modular *m, mtx_modular_stats *s);
 /* Objective and module gradients (into the trainer's gradient buffer) of one
  * assembly on one batch, without an update: CE/n + alpha*KD/n + beta*hidden
- * + gamma*local. */
+ * + beta_attention*attention + gamma*local (n: target tokens). */
 mtx_status mtx_modular_loss_grad(mtx_modular *m, const mtx_assembly *a, const mtx_batch *b,
                                  uint64_t step, double *loss, mtx_modular_stats *s);
 /* The module gradient buffer (mirrors the bank's module parameters). */
