@@ -249,6 +249,19 @@ static mtx_status check_unique_disjoint(mtx_st_file *f) {
     return MTX_OK;
 }
 
+/* format_version: absent (files written before the field) or "1"; format:
+ * absent or "modtx". */
+static mtx_status check_format(const mtx_st_file *f) {
+    const char *v = mtx_st_meta(f, "format_version"), *fmt = mtx_st_meta(f, "format");
+    if (f->meta && cJSON_GetObjectItemCaseSensitive(f->meta, "format_version") && !v) v = "(not a string)";
+    if (v && strcmp(v, MTX_ST_FORMAT_VERSION))
+        return mtx_set_error(MTX_ERR_FORMAT, "%s: metadata format_version \"%.40s\" is not supported (this modtx reads %s)",
+                             f->path, v, MTX_ST_FORMAT_VERSION);
+    if (fmt && strcmp(fmt, "modtx"))
+        return mtx_set_error(MTX_ERR_FORMAT, "%s: metadata format \"%.40s\" is not \"modtx\"", f->path, fmt);
+    return MTX_OK;
+}
+
 static mtx_status parse_file(mtx_st_file *f) {
     if (f->len < 8)
         return mtx_set_error(MTX_ERR_FORMAT, "%s: %zu bytes, too short for the header length",
@@ -293,6 +306,7 @@ static mtx_status parse_file(mtx_st_file *f) {
     if (s == MTX_OK && meta) f->meta = cJSON_DetachItemViaPointer(root, meta);
     cJSON_Delete(root);
     if (s == MTX_OK) s = check_unique_disjoint(f);
+    if (s == MTX_OK) s = check_format(f);
     return s;
 }
 
@@ -403,7 +417,13 @@ struct mtx_st_writer {
 mtx_status mtx_st_writer_new(mtx_st_writer **out) {
     if (!out) return mtx_set_error(MTX_ERR_ARG, "mtx_st_writer_new: NULL argument");
     *out = calloc(1, sizeof **out);
-    return *out ? MTX_OK : mtx_set_error(MTX_ERR_NOMEM, "cannot allocate safetensors writer");
+    if (!*out) return mtx_set_error(MTX_ERR_NOMEM, "cannot allocate safetensors writer");
+    mtx_status st = mtx_st_add_meta(*out, "format_version", MTX_ST_FORMAT_VERSION);
+    if (st) {
+        mtx_st_writer_free(*out);
+        *out = NULL;
+    }
+    return st;
 }
 
 void mtx_st_writer_free(mtx_st_writer *w) {

@@ -19,6 +19,13 @@
 
 #include "core/mtx.h"
 
+/* The version of modtx's use of the format (docs/formats-safetensors.md):
+ * every file the writer makes carries "__metadata__": {"format_version":
+ * "1"}; the reader refuses a file whose format_version is present and
+ * another, or whose "format" is present and not "modtx". A file without
+ * format_version (written before the field existed) is version 1. */
+#define MTX_ST_FORMAT_VERSION "1"
+
 typedef enum { MTX_DT_F32, MTX_DT_F16, MTX_DT_BF16, MTX_DT_I8, MTX_DT_U8, MTX_DT_I32 } mtx_dtype;
 
 #define MTX_ST_MAX_DIMS 4
@@ -40,8 +47,9 @@ size_t mtx_st_dtype_size(mtx_dtype dt);
 
 typedef struct mtx_st_file mtx_st_file; /* opaque; holds the whole file in memory */
 
-/* Reads and validates `path`. On failure *out is NULL and the status is
- * MTX_ERR_IO (cannot read), MTX_ERR_FORMAT (invalid file) or MTX_ERR_NOMEM. */
+/* Reads and validates `path` (format_version and format included). On
+ * failure *out is NULL and the status is MTX_ERR_IO (cannot read),
+ * MTX_ERR_FORMAT (invalid file) or MTX_ERR_NOMEM. */
 mtx_status mtx_st_open(const char *path, mtx_st_file **out);
 void mtx_st_close(mtx_st_file *f);
 
@@ -67,6 +75,7 @@ const void *mtx_st_data(const mtx_st_file *f, const mtx_st_tensor *t);
 
 typedef struct mtx_st_writer mtx_st_writer;
 
+/* A writer whose metadata starts with "format_version": MTX_ST_FORMAT_VERSION. */
 mtx_status mtx_st_writer_new(mtx_st_writer **out);
 
 /* Adds a float32 tensor to be stored as F32, F16 or BF16 (round to nearest,

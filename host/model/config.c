@@ -238,6 +238,15 @@ mtx_status mtx_model_config_load(const char *path, mtx_model_config *m) {
     mtx_status st = parse_json_file(path, &root);
     if (st) return st;
     *m = mtx_model_config_default();
+    const cJSON *fv = cJSON_GetObjectItemCaseSensitive(root, "format_version");
+    if (fv && !(cJSON_IsNumber(fv) && fv->valuedouble == MTX_CONFIG_FORMAT_VERSION)) {
+        char *text = cJSON_PrintUnformatted(fv);
+        st = mtx_set_error(MTX_ERR_FORMAT, "%s: format_version %.40s is not supported (this modtx reads %d)", path,
+                           text ? text : "?", MTX_CONFIG_FORMAT_VERSION);
+        cJSON_free(text);
+        cJSON_Delete(root);
+        return st;
+    }
     for (size_t i = 0; i < NKEYS(model_keys); i++)
         if (!cJSON_GetObjectItemCaseSensitive(root, model_keys[i].name)) {
             cJSON_Delete(root);
@@ -270,6 +279,7 @@ mtx_status mtx_model_config_save(const char *path, const mtx_model_config *m,
     cJSON *root = cJSON_CreateObject();
     if (!root) return mtx_set_error(MTX_ERR_NOMEM, "out of memory writing %s", path);
     cJSON_AddStringToObject(root, "model_type", "modtx-t5");
+    cJSON_AddNumberToObject(root, "format_version", MTX_CONFIG_FORMAT_VERSION);
     add_keys(root, model_keys, NKEYS(model_keys), m);
     if (extra_json) {
         cJSON *extra = cJSON_Parse(extra_json);

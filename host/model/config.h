@@ -9,6 +9,11 @@
 
 #include "core/mtx.h"
 
+/* config.json's "format_version" (docs/formats.md): written by
+ * mtx_model_config_save, checked by mtx_model_config_load (absent: a file
+ * written before the field, version 1). */
+#define MTX_CONFIG_FORMAT_VERSION 1
+
 #define MTX_MAX_POSITIONS 1024
 #define MTX_PATH_MAX 1024
 /* training.data when a config names no data (Debian package pocketsphinx-en-us) */
