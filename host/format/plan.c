@@ -227,7 +227,7 @@ static mtx_status parse_plan_header(mtx_plan *p, const uint8_t *b, uint64_t byte
 mtx_status mtx_plan_parse(mtx_plan *p, const uint8_t *data, uint64_t bytes, const mtx_image *im, const char *name) {
     if (!name) name = "plan";
     memset(p, 0, sizeof *p);
-    if (!data && bytes) return mtx_set_error(MTX_ERR_ARG, "%s: mtx_plan_parse: NULL argument", name);
+    if ((!data && bytes) || !im) return mtx_set_error(MTX_ERR_ARG, "%s: mtx_plan_parse: NULL argument", name);
     mtx_plan tmp;
     memset(&tmp, 0, sizeof tmp);
     mtx_status s = parse_plan_header(&tmp, data, bytes, name);
