@@ -23,6 +23,7 @@ static const struct {
     { "sweep", mtx_cmd_sweep, "evaluate every reachable compression ratio of a bank" },
     { "average", mtx_cmd_average, "average the weights of models that share a starting point" },
     { "bench", mtx_cmd_bench, "measure training throughput against OpenBLAS peak" },
+    { "plan", mtx_cmd_plan, "show a reconfiguration plan: ratio, tiling, layers, work per word" },
 };
 
 static void usage(FILE *f) {
