@@ -11,6 +11,17 @@ CPPFLAGS += -D_POSIX_C_SOURCE=200809L -Ihost
 CFLAGS   += $(OPT) $(WARN) -MMD -MP
 LDLIBS   += -lopenblas -lcjson -lz -lm -lpthread
 BUILD    ?= build
+# hls/mtx_kernel_args.h is included as "hls/mtx_kernel_args.h" from the repository root.
+CPPFLAGS += -I.
+# XRT (Debian libxrt-dev): the xrt backend is compiled in when its headers are
+# there (MTX_HAVE_XRT); otherwise it says "built without XRT". -isystem: XRT's
+# headers do not pass -Wstrict-prototypes. Only libxrt_coreutil is linked.
+XRT_INC  ?= /usr/include/xrt
+MTX_HAVE_XRT := $(if $(wildcard $(XRT_INC)/xrt/xrt_device.h),1)
+ifeq ($(MTX_HAVE_XRT),1)
+CPPFLAGS += -DMTX_HAVE_XRT -isystem $(XRT_INC)
+LDLIBS   += -lxrt_coreutil
+endif
 
 # host/<layer>/*.c: every folder but cli/ is the library; cli/ is the modtx CLI.
 LIB_SRCS  := $(filter-out host/cli/%.c,$(wildcard host/*/*.c))

@@ -20,6 +20,7 @@ static const struct {
     { "sweep", mtx_cmd_sweep, "evaluate every reachable compression ratio of a bank" },
     { "average", mtx_cmd_average, "average the weights of models that share a starting point" },
     { "bench", mtx_cmd_bench, "measure training throughput against OpenBLAS peak" },
+    { "xclbin", mtx_cmd_xclbin, "write the kernel's metadata-only xclbin (XRT no-op shim)" },
 };
 
 static void usage(FILE *f) {

@@ -1,0 +1,402 @@
+/* test_xrt.c - the kernel argument table, the metadata-only xclbin and the
+ * xrt backend's whole call sequence against XRT's no-op shim.
+ *
+ * The no-op shim (XCL_EMULATION_MODE=noop) runs no kernel: buffer objects
+ * are host memory and the outputs keep what the host left in them (zeros).
+ * These tests check the plumbing (which buffers are written and synced how
+ * often, which arguments the run gets, how the status word is read and
+ * reported), not arithmetic; the engines' arithmetic is checked against the
+ * golden model by the ref/csim/rtl suites.
+ *
+ * To see XRT's side of the sequence this file interposes xrtBOSync,
+ * xrtBOWrite, xrtBORead and xrtRunSetArg (the test binary's definitions win
+ * over libxrt_coreutil's; each records what it got and calls XRT's own via
+ * dlsym(RTLD_NEXT)). Without libxrt (no MTX_HAVE_XRT) the XRT tests print
+ * "skipped: no libxrt" and pass. */
+#define _GNU_SOURCE
+#include <CUnit/CUnit.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <zlib.h>
+
+#include "device/backend_xrt.h"
+#include "device/xclbin.h"
+#include "testutil.h"
+
+/* Control-register offsets by the Vitis HLS rule (0x10 first, each argument
+ * its data words plus one reserved word), computed by hand for
+ * image, plan, in, out, status (64-bit pointers: 12 bytes each),
+ * image_bytes (u64: 12), plan_bytes, batch (u32: 8 each). */
+static const uint32_t want_offset[] = { 0x10, 0x1c, 0x28, 0x34, 0x40, 0x4c, 0x58, 0x60 };
+static const int want_bank[] = { 0, 1, 2, 3, 3, -1, -1, -1 }; /* gmem0..gmem3, out+status share gmem3 */
+
+static void test_arg_table(void) {
+    CU_ASSERT_EQUAL_FATAL(mtx_kernel_arg_count(), 8);
+    for (int i = 0; i < 8; i++) {
+        const mtx_kernel_arg *a = mtx_kernel_arg_get(i);
+        CU_ASSERT_EQUAL(a->offset, want_offset[i]);
+        CU_ASSERT_EQUAL(a->bank, want_bank[i]);
+        CU_ASSERT_EQUAL(a->is_pointer, i < 5);
+        CU_ASSERT_EQUAL(mtx_kernel_arg_index(a->name), i);
+    }
+    CU_ASSERT_STRING_EQUAL(mtx_kernel_arg_get(7)->name, "batch");
+    CU_ASSERT_EQUAL(mtx_kernel_arg_get(5)->bytes, 8);
+    CU_ASSERT_EQUAL(mtx_kernel_regs_end(), 0x68);
+    CU_ASSERT_EQUAL(mtx_kernel_bank_count(), 4);
+    CU_ASSERT_PTR_NULL(mtx_kernel_arg_get(8));
+    CU_ASSERT_EQUAL(mtx_kernel_arg_index("nope"), -1);
+}
+
+static uint32_t le32(const uint8_t *p) { return p[0] | p[1] << 8 | p[2] << 16 | (uint32_t)p[3] << 24; }
+static uint64_t le64(const uint8_t *p) { return le32(p) | (uint64_t)le32(p + 4) << 32; }
+
+/* The container read back by hand (offsets from XRT's xclbin.h: header at
+ * 304, length at +0, section count at +144, section headers from 456). */
+static void test_xclbin_container(void) {
+    uint8_t *a, *b;
+    uint64_t na, nb;
+    CU_ASSERT_EQUAL_FATAL(mtx_xclbin_build(&a, &na), MTX_OK);
+    CU_ASSERT_EQUAL_FATAL(mtx_xclbin_build(&b, &nb), MTX_OK);
+    CU_ASSERT(na == nb && memcmp(a, b, na) == 0); /* deterministic */
+    CU_ASSERT(memcmp(a, "xclbin2", 8) == 0);
+    CU_ASSERT_EQUAL(le64(a + 304), na);
+    CU_ASSERT_EQUAL(le32(a + 304 + 144), 4);
+    uint32_t kinds[4];
+    const char *xml = NULL;
+    for (int i = 0; i < 4; i++) {
+        const uint8_t *h = a + 456 + 40 * i;
+        kinds[i] = le32(h);
+        uint64_t off = le64(h + 24), len = le64(h + 32);
+        CU_ASSERT(off % 8 == 0 && off >= 456 + 4 * 40 && off + len <= na);
+        if (kinds[i] == 2) xml = (const char *)a + off;
+        if (kinds[i] == 7) { /* CONNECTIVITY: 5 pointer arguments, each in its bank */
+            CU_ASSERT_EQUAL(le32(a + off), 5);
+            for (int k = 0; k < 5; k++) {
+                CU_ASSERT_EQUAL(le32(a + off + 4 + 12 * k), (uint32_t)k);
+                CU_ASSERT_EQUAL(le32(a + off + 4 + 12 * k + 8), (uint32_t)want_bank[k]);
+            }
+        }
+    }
+    CU_ASSERT(kinds[0] == 6 && kinds[1] == 8 && kinds[2] == 7 && kinds[3] == 2);
+    CU_ASSERT_PTR_NOT_NULL_FATAL(xml);
+    CU_ASSERT_PTR_NOT_NULL(strstr(xml, "<arg name=\"status\" addressQualifier=\"1\" id=\"4\" port=\"M_AXI_gmem3\" "
+                                       "size=\"0x8\" offset=\"0x40\""));
+    CU_ASSERT_PTR_NOT_NULL(strstr(xml, "<arg name=\"batch\" addressQualifier=\"0\" id=\"7\" port=\"S_AXI_CONTROL\" "
+                                       "size=\"0x4\" offset=\"0x60\""));
+    CU_ASSERT_PTR_NOT_NULL(strstr(xml, "<kernel name=\"mtx_engine\""));
+    free(a);
+    free(b);
+}
+
+static void test_status_names(void) {
+    CU_ASSERT_STRING_EQUAL(mtx_engine_status_name(0), "ok");
+    CU_ASSERT_STRING_EQUAL(mtx_engine_status_name(8), "plan image");
+    CU_ASSERT_STRING_EQUAL(mtx_engine_status_name(17), "reserved field");
+    CU_ASSERT_STRING_EQUAL(mtx_engine_status_name(18), "unknown");
+    CU_ASSERT_STRING_EQUAL(mtx_engine_status_name(-1), "unknown");
+}
+
+#ifndef MTX_HAVE_XRT
+
+static void test_xrt_skipped(void) {
+    printf("skipped: no libxrt ");
+    CU_ASSERT_EQUAL(mtx_xrt_built(), 0);
+    mtx_device_opts o = { "x.xclbin", 0, 0 };
+    void *s = (void *)1;
+    CU_ASSERT_EQUAL(mtx_backend_xrt.open(&s, &o), MTX_ERR_STATE);
+    CU_ASSERT_PTR_NOT_NULL(strstr(mtx_last_error(), "built without XRT"));
+}
+
+void mtx_suite_xrt(void) {
+    CU_pSuite s = CU_add_suite("xrt", NULL, NULL);
+    CU_add_test(s, "kernel argument table (Vitis HLS register offsets)", test_arg_table);
+    CU_add_test(s, "xclbin container read back by hand", test_xclbin_container);
+    CU_add_test(s, "engine status names", test_status_names);
+    CU_add_test(s, "xrt backend (skipped: no libxrt)", test_xrt_skipped);
+}
+
+#else
+
+#include <dlfcn.h>
+#include <libgen.h>
+#include <sys/stat.h>
+#include <unistd.h>
+#include <xclbin.h>
+#include <xrt/xrt_bo.h>
+#include <xrt/xrt_device.h>
+#include <xrt/xrt_kernel.h>
+
+#include "hls/mtx_kernel_args.h"
+
+/* ---- what XRT received (interposed calls) ---- */
+typedef struct {
+    size_t bo_size;   /* xrtBOSize of the buffer */
+    int dir;          /* XCL_BO_SYNC_BO_TO_DEVICE / _FROM_DEVICE */
+    size_t bytes;     /* bytes synced */
+} sync_rec;
+static sync_rec g_syncs[256];
+static int g_n_syncs;
+static uint64_t g_arg[8];        /* last value set per argument index */
+static int g_args_set[8];        /* how many times each index was set */
+static uLong g_write_crc[4];     /* crc32 of the last write to a buffer of size class k */
+static int32_t g_inject_status;  /* returned by reads of the 4-byte status buffer when non-zero */
+
+static void *real(const char *name) {
+    void *f = dlsym(RTLD_NEXT, name);
+    if (!f) {
+        fprintf(stderr, "test_xrt: dlsym(%s) failed\n", name);
+        abort();
+    }
+    return f;
+}
+
+int xrtBOSync(xrtBufferHandle bo, enum xclBOSyncDirection dir, size_t size, size_t offset) {
+    int (*f)(xrtBufferHandle, enum xclBOSyncDirection, size_t, size_t) =
+        (int (*)(xrtBufferHandle, enum xclBOSyncDirection, size_t, size_t))real("xrtBOSync");
+    if (g_n_syncs < 256) g_syncs[g_n_syncs++] = (sync_rec){ xrtBOSize(bo), (int)dir, size };
+    return f(bo, dir, size, offset);
+}
+
+int xrtBOWrite(xrtBufferHandle bo, const void *src, size_t size, size_t seek) {
+    int (*f)(xrtBufferHandle, const void *, size_t, size_t) =
+        (int (*)(xrtBufferHandle, const void *, size_t, size_t))real("xrtBOWrite");
+    size_t n = xrtBOSize(bo);
+    int k = n == 4 ? 0 : n == 64 + 2 * 12 * 64 ? 1 : n == (size_t)64 * 65 * 4 ? 2 : 3;
+    g_write_crc[k] = crc32(0L, src, (uInt)size);
+    return f(bo, src, size, seek);
+}
+
+int xrtBORead(xrtBufferHandle bo, void *dst, size_t size, size_t skip) {
+    int (*f)(xrtBufferHandle, void *, size_t, size_t) =
+        (int (*)(xrtBufferHandle, void *, size_t, size_t))real("xrtBORead");
+    int rc = f(bo, dst, size, skip);
+    if (g_inject_status && xrtBOSize(bo) == 4 && size == 4) memcpy(dst, &g_inject_status, 4);
+    return rc;
+}
+
+int xrtRunSetArg(xrtRunHandle run, int index, ...) {
+    va_list ap;
+    va_start(ap, index);
+    int rc;
+    const mtx_kernel_arg *a = mtx_kernel_arg_get(index);
+    if (!a) {
+        va_end(ap);
+        return -1;
+    }
+    if (a->is_pointer) {
+        xrtBufferHandle bo = va_arg(ap, xrtBufferHandle);
+        g_arg[index] = bo ? xrtBOSize(bo) : 0; /* recorded as the buffer's size */
+        rc = ((int (*)(xrtRunHandle, int, ...))real("xrtRunSetArg"))(run, index, bo);
+    } else if (a->bytes == 8) {
+        uint64_t v = va_arg(ap, uint64_t);
+        g_arg[index] = v;
+        rc = ((int (*)(xrtRunHandle, int, ...))real("xrtRunSetArg"))(run, index, v);
+    } else {
+        uint32_t v = va_arg(ap, uint32_t);
+        g_arg[index] = v;
+        rc = ((int (*)(xrtRunHandle, int, ...))real("xrtRunSetArg"))(run, index, v);
+    }
+    va_end(ap);
+    g_args_set[index]++;
+    return rc;
+}
+
+static int count_syncs(size_t bo_size, int dir, size_t bytes) {
+    int n = 0;
+    for (int i = 0; i < g_n_syncs; i++)
+        n += g_syncs[i].bo_size == bo_size && g_syncs[i].dir == dir && (!bytes || g_syncs[i].bytes == bytes);
+    return n;
+}
+
+/* ---- the no-op runtime: $XILINX_XRT/lib with the system's shims ---- */
+static char g_xrt_root[64], g_xclbin[128];
+
+static int suite_init(void) {
+    strcpy(g_xrt_root, "/tmp/modtx-xrt-XXXXXX");
+    if (!mkdtemp(g_xrt_root)) return -1;
+    Dl_info info;
+    if (!dladdr((void *)xrtDeviceOpen, &info) || !info.dli_fname) return -1;
+    char libdir[4096], lib[4200], link[4200];
+    snprintf(libdir, sizeof libdir, "%s", info.dli_fname);
+    dirname(libdir); /* where Debian put libxrt_coreutil.so.2 and the shims */
+    snprintf(link, sizeof link, "%s/lib", g_xrt_root);
+    if (mkdir(link, 0755) != 0) return -1;
+    const char *shims[] = { "libxrt_core.so.2", "libxrt_noop.so.2" };
+    for (int i = 0; i < 2; i++) {
+        snprintf(lib, sizeof lib, "%s/%s", libdir, shims[i]);
+        snprintf(link, sizeof link, "%s/lib/%s", g_xrt_root, shims[i]);
+        if (symlink(lib, link) != 0) return -1;
+    }
+    snprintf(g_xclbin, sizeof g_xclbin, "%s/engine.xclbin", g_xrt_root);
+    return mtx_xclbin_write(g_xclbin) == MTX_OK ? 0 : -1;
+}
+
+static int suite_clean(void) {
+    mtx_test_rm_tree(g_xrt_root);
+    return 0;
+}
+
+static mtx_status open_err(const char *root, const char *mode, const char *xclbin) {
+    if (root) setenv("XILINX_XRT", root, 1);
+    else unsetenv("XILINX_XRT");
+    if (mode) setenv("XCL_EMULATION_MODE", mode, 1);
+    else unsetenv("XCL_EMULATION_MODE");
+    mtx_device_opts o = { xclbin, 0, 0 };
+    void *s = (void *)1;
+    mtx_status st = mtx_backend_xrt.open(&s, &o);
+    CU_ASSERT_PTR_NULL(s);
+    CU_ASSERT_PTR_NULL(strchr(mtx_last_error(), '\n'));
+    return st;
+}
+
+/* Each check runs before XRT is touched: without them XRT aborts the
+ * process (checked: exit 134 "XILINX_XRT not set" / "No such library"). */
+static void test_no_runtime(void) {
+    CU_ASSERT_EQUAL(open_err(NULL, NULL, g_xclbin), MTX_ERR_STATE);
+    CU_ASSERT_STRING_EQUAL(mtx_last_error(), "xrt: no Alveo card / XRT runtime: XILINX_XRT is not set "
+                                             "(source /opt/xilinx/xrt/setup.sh)");
+    CU_ASSERT_EQUAL(open_err("/nonexistent", NULL, g_xclbin), MTX_ERR_STATE);
+    CU_ASSERT_STRING_EQUAL(mtx_last_error(), "xrt: no Alveo card / XRT runtime: /nonexistent/lib/libxrt_core.so.2 "
+                                             "not found (XILINX_XRT=/nonexistent)");
+    CU_ASSERT_EQUAL(open_err("/nonexistent", "noop", g_xclbin), MTX_ERR_STATE);
+    CU_ASSERT_PTR_NOT_NULL(strstr(mtx_last_error(), "/nonexistent/lib/libxrt_noop.so.2 not found"));
+    CU_ASSERT_EQUAL(open_err(g_xrt_root, "sw_emu", g_xclbin), MTX_ERR_STATE); /* no swemu shim linked */
+    CU_ASSERT_PTR_NOT_NULL(strstr(mtx_last_error(), "/lib/libxrt_swemu.so.2 not found"));
+    CU_ASSERT_EQUAL(open_err(g_xrt_root, "bogus", g_xclbin), MTX_ERR_STATE);
+    CU_ASSERT_STRING_EQUAL(mtx_last_error(), "xrt: XCL_EMULATION_MODE='bogus' is not noop, sw_emu or hw_emu");
+}
+
+static void test_bad_xclbin(void) {
+    char path[160];
+    CU_ASSERT_EQUAL(open_err(g_xrt_root, "noop", NULL), MTX_ERR_ARG);
+    CU_ASSERT_STRING_EQUAL(mtx_last_error(), "xrt: no xclbin given (--xclbin FILE)");
+    snprintf(path, sizeof path, "%s/missing.xclbin", g_xrt_root);
+    CU_ASSERT_EQUAL(open_err(g_xrt_root, "noop", path), MTX_ERR_IO);
+    CU_ASSERT_PTR_NOT_NULL(strstr(mtx_last_error(), "cannot open xclbin"));
+    snprintf(path, sizeof path, "%s/lib/libxrt_noop.so.2", g_xrt_root);
+    CU_ASSERT_EQUAL(open_err(g_xrt_root, "noop", path), MTX_ERR_FORMAT);
+    CU_ASSERT_PTR_NOT_NULL(strstr(mtx_last_error(), "not an xclbin (magic is not \"xclbin2\")"));
+}
+
+/* XRT itself reads the xclbin: the register offset and memory bank it
+ * reports for every argument are the hand-computed ones. */
+static void test_xrt_reads_xclbin(void) {
+    setenv("XILINX_XRT", g_xrt_root, 1);
+    setenv("XCL_EMULATION_MODE", "noop", 1);
+    xrtDeviceHandle d = xrtDeviceOpen(0);
+    CU_ASSERT_PTR_NOT_NULL_FATAL(d);
+    CU_ASSERT_EQUAL_FATAL(xrtDeviceLoadXclbinFile(d, g_xclbin), 0);
+    xuid_t uuid;
+    CU_ASSERT_EQUAL_FATAL(xrtDeviceGetXclbinUUID(d, uuid), 0);
+    xrtKernelHandle k = xrtPLKernelOpen(d, uuid, MTX_KERNEL_NAME);
+    CU_ASSERT_PTR_NOT_NULL_FATAL(k);
+    for (int i = 0; i < 8; i++) {
+        CU_ASSERT_EQUAL(xrtKernelArgOffset(k, i), want_offset[i]);
+        if (want_bank[i] >= 0) CU_ASSERT_EQUAL(xrtKernelArgGroupId(k, i), want_bank[i]);
+    }
+    xrtKernelClose(k);
+    xrtDeviceClose(d);
+}
+
+/* B words of input: word w is [1, w % 5 + 3] (any bytes do: no kernel runs). */
+static int32_t *make_input(int B) {
+    int32_t *in = calloc((size_t)B * MTX_IO_STRIDE, sizeof *in);
+    for (int w = 0; w < B; w++) {
+        in[w * MTX_IO_STRIDE] = 1;
+        in[w * MTX_IO_STRIDE + 1] = w % 5 + 3;
+    }
+    return in;
+}
+
+static void test_noop_sequence(void) {
+    setenv("XILINX_XRT", g_xrt_root, 1);
+    setenv("XCL_EMULATION_MODE", "noop", 1);
+    mtx_device_opts o = { g_xclbin, 0, 0 };
+    void *s = NULL;
+    CU_ASSERT_EQUAL_FATAL(mtx_backend_xrt.open(&s, &o), MTX_OK);
+    /* A synthetic image: the backend moves bytes, it does not parse them. */
+    enum { IMG = 12345 };
+    uint8_t *img = malloc(IMG);
+    for (int i = 0; i < IMG; i++) img[i] = (uint8_t)(i * 7 + 1);
+    mtx_image im = { .data = img, .bytes = IMG };
+    mtx_device_stats st = { 0 };
+    int32_t out[64 * MTX_IO_STRIDE];
+    CU_ASSERT_EQUAL(mtx_backend_xrt.run(s, &im, NULL, img, 64, NULL, 1, out, &st), MTX_ERR_STATE);
+    CU_ASSERT_PTR_NOT_NULL(strstr(mtx_last_error(), "no image loaded"));
+    g_n_syncs = 0;
+    CU_ASSERT_EQUAL_FATAL(mtx_backend_xrt.load_image(s, &im), MTX_OK);
+    CU_ASSERT_EQUAL(g_write_crc[3], crc32(0L, img, IMG));
+    const int batches[3] = { 1, 3, 64 };
+    const uint64_t plan_len[3] = { 64 + 2 * 64, 64 + 7 * 64, 64 + 24 * 64 };
+    uint8_t plan[64 + 24 * 64];
+    for (int r = 0; r < 3; r++) {
+        for (size_t i = 0; i < sizeof plan; i++) plan[i] = (uint8_t)(i + 31 * r);
+        int32_t *in = make_input(batches[r]);
+        memset(out, 0x5a, sizeof out);
+        CU_ASSERT_EQUAL(mtx_backend_xrt.run(s, &im, NULL, plan, plan_len[r], in, batches[r], out, &st), MTX_OK);
+        CU_ASSERT_EQUAL(g_write_crc[1], crc32(0L, plan, (uInt)plan_len[r]));
+        CU_ASSERT_EQUAL(g_write_crc[2], crc32(0L, (const Bytef *)in, (uInt)(batches[r] * MTX_IO_STRIDE * 4)));
+        /* Every argument set once per run, scalars with this batch's values. */
+        for (int i = 0; i < 8; i++) CU_ASSERT_EQUAL(g_args_set[i], r + 1);
+        CU_ASSERT_EQUAL(g_arg[0], IMG);
+        CU_ASSERT_EQUAL(g_arg[1], 64 + 2 * 12 * 64);
+        CU_ASSERT_EQUAL(g_arg[2], 64 * 65 * 4);
+        CU_ASSERT_EQUAL(g_arg[4], 4);
+        CU_ASSERT_EQUAL(g_arg[5], IMG);
+        CU_ASSERT_EQUAL(g_arg[6], plan_len[r]);
+        CU_ASSERT_EQUAL(g_arg[7], (uint64_t)batches[r]);
+        /* The outputs are what the host left on the card: cleared at open. */
+        int zero = 1;
+        for (int i = 0; i < batches[r] * MTX_IO_STRIDE; i++) zero &= out[i] == 0;
+        CU_ASSERT(zero);
+        if (batches[r] < 64) CU_ASSERT_EQUAL(out[batches[r] * MTX_IO_STRIDE], 0x5a5a5a5a); /* past B words: untouched */
+        free(in);
+    }
+    /* The image went to the card once; plans and inputs once per batch, with
+     * exactly the bytes each batch uses; status and outputs came back once per batch. */
+    CU_ASSERT_EQUAL(st.image_loads, 1);
+    CU_ASSERT_EQUAL(count_syncs(IMG, XCL_BO_SYNC_BO_TO_DEVICE, IMG), 1);
+    size_t plan_bo = 64 + 2 * 12 * 64, io_bo = 64 * 65 * 4;
+    for (int r = 0; r < 3; r++) {
+        CU_ASSERT_EQUAL(count_syncs(plan_bo, XCL_BO_SYNC_BO_TO_DEVICE, plan_len[r]), 1);
+        CU_ASSERT_EQUAL(count_syncs(io_bo, XCL_BO_SYNC_BO_TO_DEVICE, (size_t)batches[r] * MTX_IO_STRIDE * 4), 1);
+        CU_ASSERT_EQUAL(count_syncs(io_bo, XCL_BO_SYNC_BO_FROM_DEVICE, (size_t)batches[r] * MTX_IO_STRIDE * 4), 1);
+    }
+    CU_ASSERT_EQUAL(count_syncs(plan_bo, XCL_BO_SYNC_BO_TO_DEVICE, 0), 3);
+    CU_ASSERT_EQUAL(count_syncs(io_bo, XCL_BO_SYNC_BO_TO_DEVICE, 0), 3);
+    CU_ASSERT_EQUAL(count_syncs(4, XCL_BO_SYNC_BO_FROM_DEVICE, 4), 3);
+    CU_ASSERT_EQUAL(g_n_syncs, 1 + 3 * 4);
+
+    /* A non-zero status word: a one-line error naming the code, outputs untouched. */
+    g_inject_status = MTX_ENG_INPUT;
+    int32_t *in = make_input(2);
+    memset(out, 0x5a, sizeof out);
+    CU_ASSERT_EQUAL(mtx_backend_xrt.run(s, &im, NULL, plan, 64, in, 2, out, &st), MTX_ERR_FORMAT);
+    CU_ASSERT_STRING_EQUAL(mtx_last_error(), "xrt: kernel status 16 (input word)");
+    CU_ASSERT_EQUAL(out[0], 0x5a5a5a5a);
+    g_inject_status = 0;
+    /* Batch and plan bounds are refused before anything moves. */
+    int before = g_n_syncs;
+    CU_ASSERT_EQUAL(mtx_backend_xrt.run(s, &im, NULL, plan, 64, in, 0, out, &st), MTX_ERR_ARG);
+    CU_ASSERT_EQUAL(mtx_backend_xrt.run(s, &im, NULL, plan, 64, in, 65, out, &st), MTX_ERR_ARG);
+    CU_ASSERT_EQUAL(mtx_backend_xrt.run(s, &im, NULL, plan, 63, in, 1, out, &st), MTX_ERR_ARG);
+    CU_ASSERT_EQUAL(mtx_backend_xrt.run(s, &im, NULL, plan, 64 + 24 * 64 + 1, in, 1, out, &st), MTX_ERR_ARG);
+    CU_ASSERT_EQUAL(g_n_syncs, before);
+    free(in);
+    mtx_backend_xrt.close(s);
+    free(img);
+}
+
+void mtx_suite_xrt(void) {
+    CU_pSuite s = CU_add_suite("xrt", suite_init, suite_clean);
+    CU_add_test(s, "kernel argument table (Vitis HLS register offsets)", test_arg_table);
+    CU_add_test(s, "xclbin container read back by hand", test_xclbin_container);
+    CU_add_test(s, "engine status names", test_status_names);
+    CU_add_test(s, "no XRT runtime: one-line errors before XRT is called", test_no_runtime);
+    CU_add_test(s, "missing or foreign xclbin", test_bad_xclbin);
+    CU_add_test(s, "XRT reads the xclbin's offsets and banks", test_xrt_reads_xclbin);
+    CU_add_test(s, "no-op shim: one image sync, plan and input syncs per batch, status", test_noop_sequence);
+}
+
+#endif
