@@ -254,23 +254,23 @@ static mtx_status open_err(const char *root, const char *mode, const char *xclbi
  * process (checked: exit 134 "XILINX_XRT not set" / "No such library"). */
 static void test_no_runtime(void) {
     CU_ASSERT_EQUAL(open_err(NULL, NULL, g_xclbin), MTX_ERR_STATE);
-    CU_ASSERT_STRING_EQUAL(mtx_last_error(), "xrt: no Alveo card / XRT runtime: XILINX_XRT is not set "
+    CU_ASSERT_STRING_EQUAL(mtx_last_error(), "no Alveo card / XRT runtime: XILINX_XRT is not set "
                                              "(source /opt/xilinx/xrt/setup.sh)");
     CU_ASSERT_EQUAL(open_err("/nonexistent", NULL, g_xclbin), MTX_ERR_STATE);
-    CU_ASSERT_STRING_EQUAL(mtx_last_error(), "xrt: no Alveo card / XRT runtime: /nonexistent/lib/libxrt_core.so.2 "
+    CU_ASSERT_STRING_EQUAL(mtx_last_error(), "no Alveo card / XRT runtime: /nonexistent/lib/libxrt_core.so.2 "
                                              "not found (XILINX_XRT=/nonexistent)");
     CU_ASSERT_EQUAL(open_err("/nonexistent", "noop", g_xclbin), MTX_ERR_STATE);
     CU_ASSERT_PTR_NOT_NULL(strstr(mtx_last_error(), "/nonexistent/lib/libxrt_noop.so.2 not found"));
     CU_ASSERT_EQUAL(open_err(g_xrt_root, "sw_emu", g_xclbin), MTX_ERR_STATE); /* no swemu shim linked */
     CU_ASSERT_PTR_NOT_NULL(strstr(mtx_last_error(), "/lib/libxrt_swemu.so.2 not found"));
     CU_ASSERT_EQUAL(open_err(g_xrt_root, "bogus", g_xclbin), MTX_ERR_STATE);
-    CU_ASSERT_STRING_EQUAL(mtx_last_error(), "xrt: XCL_EMULATION_MODE='bogus' is not noop, sw_emu or hw_emu");
+    CU_ASSERT_STRING_EQUAL(mtx_last_error(), "XCL_EMULATION_MODE='bogus' is not noop, sw_emu or hw_emu");
 }
 
 static void test_bad_xclbin(void) {
     char path[160];
     CU_ASSERT_EQUAL(open_err(g_xrt_root, "noop", NULL), MTX_ERR_ARG);
-    CU_ASSERT_STRING_EQUAL(mtx_last_error(), "xrt: no xclbin given (--xclbin FILE)");
+    CU_ASSERT_STRING_EQUAL(mtx_last_error(), "no xclbin given (--xclbin FILE)");
     snprintf(path, sizeof path, "%s/missing.xclbin", g_xrt_root);
     CU_ASSERT_EQUAL(open_err(g_xrt_root, "noop", path), MTX_ERR_IO);
     CU_ASSERT_PTR_NOT_NULL(strstr(mtx_last_error(), "cannot open xclbin"));
@@ -373,7 +373,7 @@ static void test_noop_sequence(void) {
     int32_t *in = make_input(2);
     memset(out, 0x5a, sizeof out);
     CU_ASSERT_EQUAL(mtx_backend_xrt.run(s, &im, NULL, plan, 64, in, 2, out, &st), MTX_ERR_FORMAT);
-    CU_ASSERT_STRING_EQUAL(mtx_last_error(), "xrt: kernel status 16 (input word)");
+    CU_ASSERT_STRING_EQUAL(mtx_last_error(), "kernel status 16 (input word)");
     CU_ASSERT_EQUAL(out[0], 0x5a5a5a5a);
     g_inject_status = 0;
     /* Batch and plan bounds are refused before anything moves. */

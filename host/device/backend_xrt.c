@@ -32,17 +32,17 @@ int mtx_xrt_built(void) { return 0; }
 static mtx_status xrt_open(void **state, const mtx_device_opts *o) {
     (void)o;
     *state = NULL;
-    return mtx_set_error(MTX_ERR_STATE, "xrt: built without XRT (install libxrt-dev and rebuild)");
+    return mtx_set_error(MTX_ERR_STATE, "built without XRT (install libxrt-dev and rebuild)");
 }
 static mtx_status xrt_load_image(void *state, const mtx_image *im) {
     (void)state;
     (void)im;
-    return mtx_set_error(MTX_ERR_STATE, "xrt: built without XRT");
+    return mtx_set_error(MTX_ERR_STATE, "built without XRT");
 }
 static mtx_status xrt_run(void *state, const mtx_image *im, const mtx_plan *p, const uint8_t *plan_bytes,
                           uint64_t plan_len, const int32_t *in, int B, int32_t *out, mtx_device_stats *st) {
     (void)state, (void)im, (void)p, (void)plan_bytes, (void)plan_len, (void)in, (void)B, (void)out, (void)st;
-    return mtx_set_error(MTX_ERR_STATE, "xrt: built without XRT");
+    return mtx_set_error(MTX_ERR_STATE, "built without XRT");
 }
 static void xrt_close(void *state) { (void)state; }
 
@@ -80,7 +80,7 @@ typedef struct {
 static mtx_status runtime_check(void) {
     const char *root = getenv("XILINX_XRT");
     if (!root || !*root)
-        return mtx_set_error(MTX_ERR_STATE, "xrt: no Alveo card / XRT runtime: XILINX_XRT is not set "
+        return mtx_set_error(MTX_ERR_STATE, "no Alveo card / XRT runtime: XILINX_XRT is not set "
                                             "(source /opt/xilinx/xrt/setup.sh)");
     const char *mode = getenv("XCL_EMULATION_MODE"), *lib = "core";
     if (mode && *mode) {
@@ -88,12 +88,12 @@ static mtx_status runtime_check(void) {
         else if (!strcmp(mode, "sw_emu")) lib = "swemu";
         else if (!strcmp(mode, "hw_emu")) lib = "hwemu";
         else
-            return mtx_set_error(MTX_ERR_STATE, "xrt: XCL_EMULATION_MODE='%s' is not noop, sw_emu or hw_emu", mode);
+            return mtx_set_error(MTX_ERR_STATE, "XCL_EMULATION_MODE='%s' is not noop, sw_emu or hw_emu", mode);
     }
     char path[4096];
     snprintf(path, sizeof path, "%s/lib/libxrt_%s.so.2", root, lib);
     if (access(path, R_OK) != 0)
-        return mtx_set_error(MTX_ERR_STATE, "xrt: no Alveo card / XRT runtime: %s not found (XILINX_XRT=%s)",
+        return mtx_set_error(MTX_ERR_STATE, "no Alveo card / XRT runtime: %s not found (XILINX_XRT=%s)",
                              path, root);
     return MTX_OK;
 }
@@ -101,14 +101,14 @@ static mtx_status runtime_check(void) {
 /* The file must exist and start with XRT's magic, so a wrong path gets our
  * message rather than XRT's. */
 static mtx_status xclbin_check(const char *path) {
-    if (!path || !*path) return mtx_set_error(MTX_ERR_ARG, "xrt: no xclbin given (--xclbin FILE)");
+    if (!path || !*path) return mtx_set_error(MTX_ERR_ARG, "no xclbin given (--xclbin FILE)");
     FILE *f = fopen(path, "rb");
-    if (!f) return mtx_set_error(MTX_ERR_IO, "xrt: cannot open xclbin %s", path);
+    if (!f) return mtx_set_error(MTX_ERR_IO, "cannot open xclbin %s", path);
     char magic[8] = { 0 };
     size_t n = fread(magic, 1, sizeof magic, f);
     fclose(f);
     if (n != sizeof magic || memcmp(magic, "xclbin2", 8) != 0)
-        return mtx_set_error(MTX_ERR_FORMAT, "xrt: %s: not an xclbin (magic is not \"xclbin2\")", path);
+        return mtx_set_error(MTX_ERR_FORMAT, "%s: not an xclbin (magic is not \"xclbin2\")", path);
     return MTX_OK;
 }
 
@@ -141,14 +141,14 @@ static mtx_status alloc_buffers(xrt_state *s) {
         if (!a->is_pointer) continue;
         s->group[i] = xrtKernelArgGroupId(s->kernel, i);
         if (s->group[i] < 0)
-            return mtx_set_error(MTX_ERR_STATE, "xrt: kernel argument %d (%s) has no memory bank in the xclbin",
+            return mtx_set_error(MTX_ERR_STATE, "kernel argument %d (%s) has no memory bank in the xclbin",
                                  i, a->name);
         if (i == ARG_image) continue;
         size_t n = bo_bytes(i);
-        if (!n) return mtx_set_error(MTX_ERR_STATE, "xrt: no buffer size for kernel argument %s", a->name);
+        if (!n) return mtx_set_error(MTX_ERR_STATE, "no buffer size for kernel argument %s", a->name);
         s->bo[i] = xrtBOAlloc(s->dev, n, XRT_BO_FLAGS_NONE, (xrtMemoryGroup)s->group[i]);
         if (!s->bo[i])
-            return mtx_set_error(MTX_ERR_NOMEM, "xrt: cannot allocate %zu bytes for %s in bank %d", n, a->name,
+            return mtx_set_error(MTX_ERR_NOMEM, "cannot allocate %zu bytes for %s in bank %d", n, a->name,
                                  s->group[i]);
     }
     static const int32_t zeros[MTX_MAX_BATCH * MTX_IO_STRIDE];
@@ -156,7 +156,7 @@ static mtx_status alloc_buffers(xrt_state *s) {
     for (int k = 0; k < 2; k++) {
         int i = clear[k];
         if (xrtBOWrite(s->bo[i], zeros, bo_bytes(i), 0) || xrtBOSync(s->bo[i], XCL_BO_SYNC_BO_TO_DEVICE, bo_bytes(i), 0))
-            return mtx_set_error(MTX_ERR_IO, "xrt: cannot clear the %s buffer", mtx_kernel_arg_get(i)->name);
+            return mtx_set_error(MTX_ERR_IO, "cannot clear the %s buffer", mtx_kernel_arg_get(i)->name);
     }
     return MTX_OK;
 }
@@ -166,25 +166,25 @@ static mtx_status xrt_open(void **state, const mtx_device_opts *o) {
     mtx_status st = runtime_check();
     if (st != MTX_OK) return st;
     if ((st = xclbin_check(o->xclbin)) != MTX_OK) return st;
-    if (o->device_index < 0) return mtx_set_error(MTX_ERR_ARG, "xrt: device index %d < 0", o->device_index);
+    if (o->device_index < 0) return mtx_set_error(MTX_ERR_ARG, "device index %d < 0", o->device_index);
     xrt_state *s = calloc(1, sizeof *s);
-    if (!s) return mtx_set_error(MTX_ERR_NOMEM, "xrt: out of memory");
+    if (!s) return mtx_set_error(MTX_ERR_NOMEM, "out of memory");
     s->verbose = o->verbose;
     s->dev = xrtDeviceOpen((unsigned)o->device_index);
     if (!s->dev) {
         xrt_close(s);
-        return mtx_set_error(MTX_ERR_STATE, "xrt: no Alveo card / XRT runtime: no card at index %d "
+        return mtx_set_error(MTX_ERR_STATE, "no Alveo card / XRT runtime: no card at index %d "
                                             "(xrtDeviceOpen failed; xbutil examine lists the cards)", o->device_index);
     }
     xuid_t uuid;
     if (xrtDeviceLoadXclbinFile(s->dev, o->xclbin) != 0) {
-        st = mtx_set_error(MTX_ERR_STATE, "xrt: card %d refused xclbin %s", o->device_index, o->xclbin);
+        st = mtx_set_error(MTX_ERR_STATE, "card %d refused xclbin %s", o->device_index, o->xclbin);
     } else if (xrtDeviceGetXclbinUUID(s->dev, uuid) != 0) {
-        st = mtx_set_error(MTX_ERR_STATE, "xrt: cannot read the uuid of xclbin %s", o->xclbin);
+        st = mtx_set_error(MTX_ERR_STATE, "cannot read the uuid of xclbin %s", o->xclbin);
     } else if (!(s->kernel = xrtPLKernelOpen(s->dev, uuid, MTX_KERNEL_NAME))) {
-        st = mtx_set_error(MTX_ERR_STATE, "xrt: xclbin %s has no kernel %s", o->xclbin, MTX_KERNEL_NAME);
+        st = mtx_set_error(MTX_ERR_STATE, "xclbin %s has no kernel %s", o->xclbin, MTX_KERNEL_NAME);
     } else if ((st = alloc_buffers(s)) == MTX_OK && !(s->run = xrtRunOpen(s->kernel))) {
-        st = mtx_set_error(MTX_ERR_STATE, "xrt: cannot create a run of kernel %s", MTX_KERNEL_NAME);
+        st = mtx_set_error(MTX_ERR_STATE, "cannot create a run of kernel %s", MTX_KERNEL_NAME);
     }
     if (st != MTX_OK) {
         xrt_close(s);
@@ -196,9 +196,9 @@ static mtx_status xrt_open(void **state, const mtx_device_opts *o) {
 
 static mtx_status xrt_load_image(void *state, const mtx_image *im) {
     xrt_state *s = state;
-    if (!im || !im->data || !im->bytes) return mtx_set_error(MTX_ERR_ARG, "xrt: empty image");
+    if (!im || !im->data || !im->bytes) return mtx_set_error(MTX_ERR_ARG, "empty image");
     if (im->bytes > MTX_MAX_IMAGE_BYTES)
-        return mtx_set_error(MTX_ERR_ARG, "xrt: image of %llu bytes exceeds %u", (unsigned long long)im->bytes,
+        return mtx_set_error(MTX_ERR_ARG, "image of %llu bytes exceeds %u", (unsigned long long)im->bytes,
                              MTX_MAX_IMAGE_BYTES);
     if (s->bo[ARG_image] && xrtBOSize(s->bo[ARG_image]) != im->bytes) {
         xrtBOFree(s->bo[ARG_image]);
@@ -208,12 +208,12 @@ static mtx_status xrt_load_image(void *state, const mtx_image *im) {
     if (!s->bo[ARG_image]) {
         s->bo[ARG_image] = xrtBOAlloc(s->dev, (size_t)im->bytes, XRT_BO_FLAGS_NONE, (xrtMemoryGroup)s->group[ARG_image]);
         if (!s->bo[ARG_image])
-            return mtx_set_error(MTX_ERR_NOMEM, "xrt: cannot allocate %llu bytes for the image in bank %d",
+            return mtx_set_error(MTX_ERR_NOMEM, "cannot allocate %llu bytes for the image in bank %d",
                                  (unsigned long long)im->bytes, s->group[ARG_image]);
     }
     if (xrtBOWrite(s->bo[ARG_image], im->data, (size_t)im->bytes, 0) ||
         xrtBOSync(s->bo[ARG_image], XCL_BO_SYNC_BO_TO_DEVICE, (size_t)im->bytes, 0))
-        return mtx_set_error(MTX_ERR_IO, "xrt: cannot transfer the image (%llu bytes) to the card",
+        return mtx_set_error(MTX_ERR_IO, "cannot transfer the image (%llu bytes) to the card",
                              (unsigned long long)im->bytes);
     s->image_bytes = im->bytes;
     s->image_syncs++;
@@ -223,14 +223,14 @@ static mtx_status xrt_load_image(void *state, const mtx_image *im) {
 /* Host buffer -> buffer object i -> card (bytes at offset 0). */
 static mtx_status to_card(xrt_state *s, int i, const void *src, size_t bytes) {
     if (xrtBOWrite(s->bo[i], src, bytes, 0) || xrtBOSync(s->bo[i], XCL_BO_SYNC_BO_TO_DEVICE, bytes, 0))
-        return mtx_set_error(MTX_ERR_IO, "xrt: cannot transfer %s (%zu bytes) to the card",
+        return mtx_set_error(MTX_ERR_IO, "cannot transfer %s (%zu bytes) to the card",
                              mtx_kernel_arg_get(i)->name, bytes);
     return MTX_OK;
 }
 
 static mtx_status from_card(xrt_state *s, int i, void *dst, size_t bytes) {
     if (xrtBOSync(s->bo[i], XCL_BO_SYNC_BO_FROM_DEVICE, bytes, 0) || xrtBORead(s->bo[i], dst, bytes, 0))
-        return mtx_set_error(MTX_ERR_IO, "xrt: cannot read %s (%zu bytes) from the card",
+        return mtx_set_error(MTX_ERR_IO, "cannot read %s (%zu bytes) from the card",
                              mtx_kernel_arg_get(i)->name, bytes);
     return MTX_OK;
 }
@@ -248,7 +248,7 @@ static mtx_status set_args(xrt_state *s, uint64_t plan_len, int B) {
         if (a->is_pointer) rc = xrtRunSetArg(s->run, i, s->bo[i]);
         else if (a->bytes == 8) rc = xrtRunSetArg(s->run, i, (uint64_t)scalar[i]);
         else rc = xrtRunSetArg(s->run, i, (uint32_t)scalar[i]);
-        if (rc) return mtx_set_error(MTX_ERR_STATE, "xrt: cannot set kernel argument %d (%s)", i, a->name);
+        if (rc) return mtx_set_error(MTX_ERR_STATE, "cannot set kernel argument %d (%s)", i, a->name);
     }
     return MTX_OK;
 }
@@ -258,25 +258,25 @@ static mtx_status xrt_run(void *state, const mtx_image *im, const mtx_plan *p, c
     xrt_state *s = state;
     (void)p;
     if (!s->image_bytes || !im || im->bytes != s->image_bytes)
-        return mtx_set_error(MTX_ERR_STATE, "xrt: no image loaded (or another image than the one loaded)");
-    if (B < 1 || B > MTX_MAX_BATCH) return mtx_set_error(MTX_ERR_ARG, "xrt: batch %d outside [1, %d]", B, MTX_MAX_BATCH);
+        return mtx_set_error(MTX_ERR_STATE, "no image loaded (or another image than the one loaded)");
+    if (B < 1 || B > MTX_MAX_BATCH) return mtx_set_error(MTX_ERR_ARG, "batch %d outside [1, %d]", B, MTX_MAX_BATCH);
     if (!plan_bytes || plan_len < MTX_PLAN_HEADER_BYTES || plan_len > PLAN_MAX_BYTES)
-        return mtx_set_error(MTX_ERR_ARG, "xrt: plan of %llu bytes outside [%u, %u]", (unsigned long long)plan_len,
+        return mtx_set_error(MTX_ERR_ARG, "plan of %llu bytes outside [%u, %u]", (unsigned long long)plan_len,
                              MTX_PLAN_HEADER_BYTES, (unsigned)PLAN_MAX_BYTES);
     size_t io = (size_t)B * MTX_IO_STRIDE * sizeof(int32_t);
     mtx_status rc;
     if ((rc = to_card(s, ARG_plan, plan_bytes, (size_t)plan_len)) != MTX_OK) return rc;
     if ((rc = to_card(s, ARG_in, in, io)) != MTX_OK) return rc;
     if ((rc = set_args(s, plan_len, B)) != MTX_OK) return rc;
-    if (xrtRunStart(s->run)) return mtx_set_error(MTX_ERR_STATE, "xrt: cannot start kernel %s", MTX_KERNEL_NAME);
+    if (xrtRunStart(s->run)) return mtx_set_error(MTX_ERR_STATE, "cannot start kernel %s", MTX_KERNEL_NAME);
     enum ert_cmd_state done = xrtRunWait(s->run);
     if (done != ERT_CMD_STATE_COMPLETED)
-        return mtx_set_error(MTX_ERR_STATE, "xrt: kernel %s ended in command state %d, not completed",
+        return mtx_set_error(MTX_ERR_STATE, "kernel %s ended in command state %d, not completed",
                              MTX_KERNEL_NAME, (int)done);
     int32_t status;
     if ((rc = from_card(s, ARG_status, &status, sizeof status)) != MTX_OK) return rc;
     if (status != MTX_ENG_OK)
-        return mtx_set_error(MTX_ERR_FORMAT, "xrt: kernel status %d (%s)", (int)status,
+        return mtx_set_error(MTX_ERR_FORMAT, "kernel status %d (%s)", (int)status,
                              mtx_engine_status_name(status));
     if ((rc = from_card(s, ARG_out, out, io)) != MTX_OK) return rc;
     if (st) st->image_loads = s->image_syncs;

@@ -10,7 +10,8 @@
  * MTX_KERNEL_ARGS, waits, and reads back the status word and the outputs;
  * a non-zero status is a one-line error naming the engine status code.
  * Built without XRT headers (no MTX_HAVE_XRT), open fails with "built
- * without XRT". */
+ * without XRT". Error details do not name the backend: the device
+ * interface (device.c) prefixes "xrt: ". */
 #ifndef MTX_BACKEND_XRT_H
 #define MTX_BACKEND_XRT_H
 
