@@ -31,7 +31,7 @@ TEST_SRCS := $(filter-out tests/test_main.c,$(wildcard tests/test_*.c))
 TEST_OBJS := $(TEST_SRCS:%.c=$(BUILD)/%.o) $(BUILD)/tests/test_main.o $(BUILD)/tests/testutil.o $(BUILD)/tests/cli_util.o
 DEPS      := $(LIB_OBJS:.o=.d) $(CLI_OBJS:.o=.d) $(TEST_OBJS:.o=.d)
 
-.PHONY: all test asan deps bench check-long clean teacher bank students run
+.PHONY: all test asan deps bench check-long clean teacher bank students run xo xclbin
 
 # Library and CLI.
 all: $(BUILD)/modtx $(BUILD)/libmodtx.a
@@ -153,6 +153,36 @@ students: $(BUILD)/modtx
 	for s in 3x3 2x2; do $(call restarts,$(STUDENT_OUT)/$$s,$(call student_cfg,restarts2,$$s),round1,779,780,round2) || exit 1; done
 	for s in 3x3 2x2; do $(call restarts,$(STUDENT_OUT)/$$s,$(call student_cfg,restarts3,$$s),round2,781,782,round3) || exit 1; done
 	for s in 3x3 2x2; do $(call restarts,$(STUDENT_OUT)/$$s,$(call student_cfg,restarts4,$$s),round3,783,784,student) || exit 1; done
+
+# Vitis flow for Alveo cards (hw/, docs/deploy.md). `make xo` compiles the
+# HLS kernel hls/mtx_engine.c into a Vitis kernel (hw/hls.cfg: 300 MHz, the
+# card's part); `make xclbin TARGET=sw_emu|hw_emu|hw PLATFORM=...` links it
+# for one card (hw/u50.cfg, hw/u55c.cfg, hw/u280.cfg: memory banks, 300 MHz)
+# into $(HW_OUT)/mtx_engine.xclbin, plus emconfig.json for the emulation
+# targets. Both need Vitis (v++ on PATH) and print "skipped: v++ not found"
+# without it.
+VPP      ?= v++
+TARGET   ?= hw
+PLATFORM ?= xilinx_u55c_gen3x16_xdma_3_202210_1
+CARD      = $(firstword $(foreach c,u50 u55c u280,$(if $(findstring _$(c)_,$(PLATFORM)),$(c))))
+PART_u50  = xcu50-fsvh2104-2-e
+PART_u55c = xcu55c-fsvh2892-2L-e
+PART_u280 = xcu280-fsvh2892-2L-e
+HW_OUT    = $(BUILD)/hw/$(TARGET).$(PLATFORM)
+vpp_or_skip = if ! command -v $(VPP) >/dev/null 2>&1; then echo "skipped: v++ not found (install Vitis, docs/deploy.md)"; exit 0; fi; \
+	if [ -z "$(CARD)" ]; then echo "make: PLATFORM=$(PLATFORM) is not a u50, u55c or u280 platform" >&2; exit 2; fi
+xo:
+	@$(vpp_or_skip); set -e; mkdir -p $(HW_OUT); \
+	$(VPP) -c --mode hls --part $(PART_$(CARD)) --config hw/hls.cfg --work_dir $(HW_OUT)/hls; \
+	xo=$$(find $(HW_OUT)/hls -name '*.xo' | head -n 1); test -n "$$xo"; cp "$$xo" $(HW_OUT)/mtx_engine.xo; \
+	echo "$(HW_OUT)/mtx_engine.xo"
+
+xclbin:
+	@$(vpp_or_skip); set -e; $(MAKE) --no-print-directory xo; \
+	$(VPP) -l -t $(TARGET) --platform $(PLATFORM) --config hw/$(CARD).cfg --temp_dir $(HW_OUT)/link \
+	    -o $(HW_OUT)/mtx_engine.xclbin $(HW_OUT)/mtx_engine.xo; \
+	if [ "$(TARGET)" != hw ]; then emconfigutil --platform $(PLATFORM) --od $(HW_OUT); fi; \
+	echo "$(HW_OUT)/mtx_engine.xclbin"
 
 clean:
 	rm -rf $(BUILD)
