@@ -127,6 +127,8 @@ void mtx_suite_xrt(void) {
 #include <xrt/xrt_device.h>
 #include <xrt/xrt_kernel.h>
 
+#include "device/device.h"
+#include "format_fixture.h"
 #include "hls/mtx_kernel_args.h"
 
 /* ---- what XRT received (interposed calls) ---- */
@@ -309,41 +311,51 @@ static int32_t *make_input(int B) {
     return in;
 }
 
+/* Three plans over the format fixture's image (format_fixture.h): teacher
+ * 1x, m2.0 in the encoder, m2.0 in both stacks; batches of 1, 3 and 64. */
 static void test_noop_sequence(void) {
     setenv("XILINX_XRT", g_xrt_root, 1);
     setenv("XCL_EMULATION_MODE", "noop", 1);
+    uint8_t *img;
+    uint64_t img_bytes;
+    mtx_image im;
+    CU_ASSERT_EQUAL_FATAL(fixture_image(&img, &img_bytes), MTX_OK);
+    CU_ASSERT_EQUAL_FATAL(mtx_image_parse(&im, img, img_bytes, "fixture"), MTX_OK);
+    const size_t plan_bo = 64 + 2 * 12 * 64, io_bo = 64 * 65 * 4;
+    CU_ASSERT_FATAL(img_bytes != plan_bo && img_bytes != io_bo && img_bytes != 4); /* told apart by size */
+    const uint32_t t[2] = { MTX_ORIGIN(1, 0), MTX_ORIGIN(1, 1) }, m2[1] = { MTX_ORIGIN(2, 0) };
+    mtx_plan plan[3];
+    uint8_t *pb[3] = { NULL, NULL, NULL };
+    uint64_t plan_len[3];
+    CU_ASSERT_EQUAL_FATAL(mtx_plan_from_origins(&plan[0], &im, t, 2, t, 2, 100), MTX_OK);
+    CU_ASSERT_EQUAL_FATAL(mtx_plan_from_origins(&plan[1], &im, m2, 1, t, 2, 133), MTX_OK);
+    CU_ASSERT_EQUAL_FATAL(mtx_plan_from_origins(&plan[2], &im, m2, 1, m2, 1, 200), MTX_OK);
+    for (int r = 0; r < 3; r++) CU_ASSERT_EQUAL_FATAL(mtx_plan_encode(&plan[r], &pb[r], &plan_len[r]), MTX_OK);
+    CU_ASSERT(plan_len[0] == 320 && plan_len[1] == 256 && plan_len[2] == 192);
+
     mtx_device_opts o = { g_xclbin, 0, 0 };
-    void *s = NULL;
-    CU_ASSERT_EQUAL_FATAL(mtx_backend_xrt.open(&s, &o), MTX_OK);
-    /* A synthetic image: the backend moves bytes, it does not parse them. */
-    enum { IMG = 12345 };
-    uint8_t *img = malloc(IMG);
-    for (int i = 0; i < IMG; i++) img[i] = (uint8_t)(i * 7 + 1);
-    mtx_image im = { .data = img, .bytes = IMG };
-    mtx_device_stats st = { 0 };
-    int32_t out[64 * MTX_IO_STRIDE];
-    CU_ASSERT_EQUAL(mtx_backend_xrt.run(s, &im, NULL, img, 64, NULL, 1, out, &st), MTX_ERR_STATE);
-    CU_ASSERT_PTR_NOT_NULL(strstr(mtx_last_error(), "no image loaded"));
+    mtx_device *d = NULL;
+    CU_ASSERT_EQUAL_FATAL(mtx_device_open(&d, "xrt", &o), MTX_OK);
     g_n_syncs = 0;
-    CU_ASSERT_EQUAL_FATAL(mtx_backend_xrt.load_image(s, &im), MTX_OK);
-    CU_ASSERT_EQUAL(g_write_crc[3], crc32(0L, img, IMG));
+    memset(g_args_set, 0, sizeof g_args_set);
+    CU_ASSERT_EQUAL_FATAL(mtx_device_load_image(d, &im), MTX_OK);
+    CU_ASSERT_EQUAL(g_write_crc[3], crc32(0L, img, (uInt)img_bytes));
     const int batches[3] = { 1, 3, 64 };
-    const uint64_t plan_len[3] = { 64 + 2 * 64, 64 + 7 * 64, 64 + 24 * 64 };
-    uint8_t plan[64 + 24 * 64];
+    static int32_t out[64 * MTX_IO_STRIDE];
     for (int r = 0; r < 3; r++) {
-        for (size_t i = 0; i < sizeof plan; i++) plan[i] = (uint8_t)(i + 31 * r);
         int32_t *in = make_input(batches[r]);
         memset(out, 0x5a, sizeof out);
-        CU_ASSERT_EQUAL(mtx_backend_xrt.run(s, &im, NULL, plan, plan_len[r], in, batches[r], out, &st), MTX_OK);
-        CU_ASSERT_EQUAL(g_write_crc[1], crc32(0L, plan, (uInt)plan_len[r]));
+        CU_ASSERT_EQUAL(mtx_device_run(d, &plan[r], pb[r], plan_len[r], in, batches[r], out), MTX_OK);
+        CU_ASSERT_EQUAL(g_write_crc[1], crc32(0L, pb[r], (uInt)plan_len[r]));
         CU_ASSERT_EQUAL(g_write_crc[2], crc32(0L, (const Bytef *)in, (uInt)(batches[r] * MTX_IO_STRIDE * 4)));
         /* Every argument set once per run, scalars with this batch's values. */
         for (int i = 0; i < 8; i++) CU_ASSERT_EQUAL(g_args_set[i], r + 1);
-        CU_ASSERT_EQUAL(g_arg[0], IMG);
-        CU_ASSERT_EQUAL(g_arg[1], 64 + 2 * 12 * 64);
-        CU_ASSERT_EQUAL(g_arg[2], 64 * 65 * 4);
+        CU_ASSERT_EQUAL(g_arg[0], img_bytes);
+        CU_ASSERT_EQUAL(g_arg[1], plan_bo);
+        CU_ASSERT_EQUAL(g_arg[2], io_bo);
+        CU_ASSERT_EQUAL(g_arg[3], io_bo);
         CU_ASSERT_EQUAL(g_arg[4], 4);
-        CU_ASSERT_EQUAL(g_arg[5], IMG);
+        CU_ASSERT_EQUAL(g_arg[5], img_bytes);
         CU_ASSERT_EQUAL(g_arg[6], plan_len[r]);
         CU_ASSERT_EQUAL(g_arg[7], (uint64_t)batches[r]);
         /* The outputs are what the host left on the card: cleared at open. */
@@ -355,9 +367,9 @@ static void test_noop_sequence(void) {
     }
     /* The image went to the card once; plans and inputs once per batch, with
      * exactly the bytes each batch uses; status and outputs came back once per batch. */
-    CU_ASSERT_EQUAL(st.image_loads, 1);
-    CU_ASSERT_EQUAL(count_syncs(IMG, XCL_BO_SYNC_BO_TO_DEVICE, IMG), 1);
-    size_t plan_bo = 64 + 2 * 12 * 64, io_bo = 64 * 65 * 4;
+    CU_ASSERT_EQUAL(mtx_device_stats_get(d)->image_loads, 1);
+    CU_ASSERT_EQUAL(mtx_device_stats_get(d)->batches, 3);
+    CU_ASSERT_EQUAL(count_syncs(img_bytes, XCL_BO_SYNC_BO_TO_DEVICE, img_bytes), 1);
     for (int r = 0; r < 3; r++) {
         CU_ASSERT_EQUAL(count_syncs(plan_bo, XCL_BO_SYNC_BO_TO_DEVICE, plan_len[r]), 1);
         CU_ASSERT_EQUAL(count_syncs(io_bo, XCL_BO_SYNC_BO_TO_DEVICE, (size_t)batches[r] * MTX_IO_STRIDE * 4), 1);
@@ -372,19 +384,27 @@ static void test_noop_sequence(void) {
     g_inject_status = MTX_ENG_INPUT;
     int32_t *in = make_input(2);
     memset(out, 0x5a, sizeof out);
-    CU_ASSERT_EQUAL(mtx_backend_xrt.run(s, &im, NULL, plan, 64, in, 2, out, &st), MTX_ERR_FORMAT);
-    CU_ASSERT_STRING_EQUAL(mtx_last_error(), "kernel status 16 (input word)");
+    CU_ASSERT_EQUAL(mtx_device_run(d, &plan[0], pb[0], plan_len[0], in, 2, out), MTX_ERR_FORMAT);
+    CU_ASSERT_STRING_EQUAL(mtx_last_error(), "xrt: kernel status 16 (input word)");
     CU_ASSERT_EQUAL(out[0], 0x5a5a5a5a);
     g_inject_status = 0;
-    /* Batch and plan bounds are refused before anything moves. */
+    mtx_device_close(d);
+
+    /* The backend's own bounds, refused before anything moves. */
+    void *s = NULL;
+    CU_ASSERT_EQUAL_FATAL(mtx_backend_xrt.open(&s, &o), MTX_OK);
+    CU_ASSERT_EQUAL(mtx_backend_xrt.run(s, &im, &plan[0], pb[0], plan_len[0], in, 1, out, NULL), MTX_ERR_STATE);
+    CU_ASSERT_STRING_EQUAL(mtx_last_error(), "no image loaded (or another image than the one loaded)");
+    CU_ASSERT_EQUAL_FATAL(mtx_backend_xrt.load_image(s, &im), MTX_OK);
     int before = g_n_syncs;
-    CU_ASSERT_EQUAL(mtx_backend_xrt.run(s, &im, NULL, plan, 64, in, 0, out, &st), MTX_ERR_ARG);
-    CU_ASSERT_EQUAL(mtx_backend_xrt.run(s, &im, NULL, plan, 64, in, 65, out, &st), MTX_ERR_ARG);
-    CU_ASSERT_EQUAL(mtx_backend_xrt.run(s, &im, NULL, plan, 63, in, 1, out, &st), MTX_ERR_ARG);
-    CU_ASSERT_EQUAL(mtx_backend_xrt.run(s, &im, NULL, plan, 64 + 24 * 64 + 1, in, 1, out, &st), MTX_ERR_ARG);
+    CU_ASSERT_EQUAL(mtx_backend_xrt.run(s, &im, &plan[0], pb[0], 64, in, 0, out, NULL), MTX_ERR_ARG);
+    CU_ASSERT_EQUAL(mtx_backend_xrt.run(s, &im, &plan[0], pb[0], 64, in, 65, out, NULL), MTX_ERR_ARG);
+    CU_ASSERT_EQUAL(mtx_backend_xrt.run(s, &im, &plan[0], pb[0], 63, in, 1, out, NULL), MTX_ERR_ARG);
+    CU_ASSERT_EQUAL(mtx_backend_xrt.run(s, &im, &plan[0], pb[0], plan_bo + 1, in, 1, out, NULL), MTX_ERR_ARG);
     CU_ASSERT_EQUAL(g_n_syncs, before);
-    free(in);
     mtx_backend_xrt.close(s);
+    free(in);
+    for (int r = 0; r < 3; r++) free(pb[r]);
     free(img);
 }
 

@@ -16,7 +16,7 @@
 
 static const char run_help[] =
     "usage: modtx run --backend NAME --image FILE (--plan FILE | --ratio R | --plans F1,F2,...)\n"
-    "                 [--batch N] [--verbose] [WORD...]\n"
+    "                 [--batch N] [--verbose] [--xclbin FILE [--device N]] [WORD...]\n"
     "       modtx run --backend NAME --image FILE (--plan FILE | --ratio R) --split dev|test\n"
     "                 [--limit N] [--json] [--compare]\n"
     "\n"
@@ -30,7 +30,9 @@ static const char run_help[] =
     "--split scores the first N words (default all) of a split of the data the\n"
     "model was trained on (the manifest's provenance) and prints PER, WER and\n"
     "words/s (one JSON object with --json); --compare adds the fp32 model of the\n"
-    "same assembly on the same words. Backends: ref (the golden model)";
+    "same assembly on the same words. --xclbin (backend xrt) is the kernel's\n"
+    "xclbin and --device the card's index (default 0; docs/deploy.md).\n"
+    "Backends: ref (the golden model), xrt (an Alveo card through XRT)";
 
 enum { RUN_MAX_PLANS = 16 };
 
@@ -90,7 +92,7 @@ static mtx_status plan_of_ratio(runner *r, const char *ratio_s) {
 }
 
 static mtx_status runner_open(runner *r, const char *backend, const char *image, const char *plan,
-                              const char *ratio, const char *plans, int verbose) {
+                              const char *ratio, const char *plans, const mtx_device_opts *o) {
     char tmp[MTX_PATH_MAX], path[MTX_PATH_MAX];
     snprintf(tmp, sizeof tmp, "%s", image);
     snprintf(r->dir, sizeof r->dir, "%s", dirname(tmp));
@@ -110,8 +112,7 @@ static mtx_status runner_open(runner *r, const char *backend, const char *image,
         for (char *save = NULL, *tok = strtok_r(list, ",", &save); !st && tok; tok = strtok_r(NULL, ",", &save))
             st = add_plan_file(r, tok);
     }
-    mtx_device_opts o = { NULL, 0, verbose };
-    if (!st) st = mtx_device_open(&r->dev, backend, &o);
+    if (!st) st = mtx_device_open(&r->dev, backend, o);
     if (!st) st = mtx_device_load_image(r->dev, &r->im);
     return st;
 }
@@ -298,7 +299,7 @@ static int score_split(runner *r, const char *split, long limit, int json, int c
 
 int mtx_cmd_run(int argc, char **argv) {
     const char *backend = NULL, *image = NULL, *plan = NULL, *ratio = NULL, *plans = NULL, *batch_s = "64";
-    const char *split = NULL, *limit_s = NULL;
+    const char *split = NULL, *limit_s = NULL, *xclbin = NULL, *device_s = "0";
     int verbose = 0, json = 0, compare = 0;
     char help[2048];
     snprintf(help, sizeof help, "%s (this build: %s).\n", run_help, mtx_device_backends());
@@ -307,8 +308,9 @@ int mtx_cmd_run(int argc, char **argv) {
     const mtx_opt opts[] = { { "--backend", &backend, NULL }, { "--image", &image, NULL }, { "--plan", &plan, NULL },
                              { "--ratio", &ratio, NULL }, { "--plans", &plans, NULL }, { "--batch", &batch_s, NULL },
                              { "--verbose", NULL, &verbose }, { "--split", &split, NULL },
-                             { "--limit", &limit_s, NULL }, { "--json", NULL, &json }, { "--compare", NULL, &compare } };
-    int r = pos ? mtx_parse_opts(argc, argv, opts, 11, help, pos, argc, &npos) : 2;
+                             { "--limit", &limit_s, NULL }, { "--json", NULL, &json }, { "--compare", NULL, &compare },
+                             { "--xclbin", &xclbin, NULL }, { "--device", &device_s, NULL } };
+    int r = pos ? mtx_parse_opts(argc, argv, opts, 13, help, pos, argc, &npos) : 2;
     if (r) {
         free(pos);
         return r == 1 ? 0 : 2;
@@ -321,14 +323,16 @@ int mtx_cmd_run(int argc, char **argv) {
     else if (!split && (json || compare || limit_s)) usage = "--json, --compare and --limit go with --split";
     long batch = mtx_opt_int("run", "--batch", batch_s, 1, MTX_MAX_BATCH);
     long limit = limit_s ? mtx_opt_int("run", "--limit", limit_s, 1, 100000000) : 0;
+    long device = mtx_opt_int("run", "--device", device_s, 0, 255);
     if (usage) fprintf(stderr, "modtx run: %s (see --help)\n", usage);
-    if (usage || batch < 0 || limit < 0) {
+    if (usage || batch < 0 || limit < 0 || device < 0) {
         free(pos);
         return 2;
     }
     mtx_set_threads(1);
     runner *rn = calloc(1, sizeof *rn);
-    if (!rn || runner_open(rn, backend, image, plan, ratio, plans, verbose)) {
+    const mtx_device_opts dopts = { xclbin, (int)device, verbose };
+    if (!rn || runner_open(rn, backend, image, plan, ratio, plans, &dopts)) {
         free(pos);
         if (rn) runner_free(rn);
         free(rn);
