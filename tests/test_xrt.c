@@ -128,6 +128,7 @@ void mtx_suite_xrt(void) {
 #include <xrt/xrt_kernel.h>
 
 #include "device/device.h"
+#include "cli_util.h"
 #include "format_fixture.h"
 #include "hls/mtx_kernel_args.h"
 
@@ -215,6 +216,7 @@ static int count_syncs(size_t bo_size, int dir, size_t bytes) {
 static char g_xrt_root[64], g_xclbin[128];
 
 static int suite_init(void) {
+    if (cli_suite_init() != 0) return -1;
     strcpy(g_xrt_root, "/tmp/modtx-xrt-XXXXXX");
     if (!mkdtemp(g_xrt_root)) return -1;
     Dl_info info;
@@ -236,7 +238,7 @@ static int suite_init(void) {
 
 static int suite_clean(void) {
     mtx_test_rm_tree(g_xrt_root);
-    return 0;
+    return cli_suite_clean();
 }
 
 static mtx_status open_err(const char *root, const char *mode, const char *xclbin) {
@@ -408,6 +410,77 @@ static void test_noop_sequence(void) {
     free(img);
 }
 
+/* An export folder for `modtx run`: the fixture image, its teacher plan and
+ * vocabularies of its sizes (6 and 6). Returns the image path. */
+static const char *write_export(char *plan_path, size_t cap) {
+    static char img_path[4200];
+    uint8_t *img, *pb;
+    uint64_t n, pn;
+    mtx_image im;
+    mtx_plan p;
+    const uint32_t t[2] = { MTX_ORIGIN(1, 0), MTX_ORIGIN(1, 1) };
+    if (fixture_image(&img, &n) || mtx_image_parse(&im, img, n, "fixture")) return NULL;
+    if (mtx_plan_from_origins(&p, &im, t, 2, t, 2, 100) || mtx_plan_encode(&p, &pb, &pn)) return NULL;
+    snprintf(img_path, sizeof img_path, "%s/image.bin", g_dir);
+    snprintf(plan_path, cap, "%s/1.00x.plan", g_dir);
+    const char *sv = "<pad>\na\nb\nc\nd\ne\n", *tv = "<pad>\n<s>\n</s>\nAA\nB\nK\n";
+    int bad = mtx_write_file_atomic(img_path, img, n) || mtx_write_file_atomic(plan_path, pb, pn) ||
+              mtx_write_file_atomic(tmp_path("source_vocab.txt", 0), sv, strlen(sv)) ||
+              mtx_write_file_atomic(tmp_path("target_vocab.txt", 0), tv, strlen(tv));
+    free(img);
+    free(pb);
+    return bad ? NULL : img_path;
+}
+
+/* modtx xclbin writes what mtx_xclbin_build builds; modtx run --backend xrt
+ * without a runtime is a one-line error, with the no-op shim it runs. */
+static void test_cli(void) {
+    CU_ASSERT_FATAL(bin_ok());
+    const char *xb = tmp_path("cli.xclbin", 0);
+    run_result r = RUN("xclbin", "--out", xb);
+    CU_ASSERT_EQUAL(r.status, 0);
+    run_free(&r);
+    uint8_t *want, *got = NULL;
+    uint64_t nw;
+    size_t ng = 0;
+    CU_ASSERT_EQUAL_FATAL(mtx_xclbin_build(&want, &nw), MTX_OK);
+    CU_ASSERT_EQUAL(mtx_read_file(xb, 1 << 20, &got, &ng), MTX_OK);
+    CU_ASSERT(got && ng == nw && memcmp(got, want, nw) == 0);
+    free(want);
+    free(got);
+    r = RUN("xclbin");
+    CU_ASSERT_EQUAL(r.status, 2);
+    CU_ASSERT(one_line(r.err) && has(r.err, "--out FILE is required"));
+    run_free(&r);
+
+    char plan[4200], xclbin[4200];
+    snprintf(xclbin, sizeof xclbin, "%s", xb);
+    const char *img = write_export(plan, sizeof plan);
+    CU_ASSERT_PTR_NOT_NULL_FATAL(img);
+    unsetenv("XILINX_XRT");
+    unsetenv("XCL_EMULATION_MODE");
+    r = RUN("run", "--backend", "xrt", "--xclbin", xclbin, "--image", img, "--plan", plan, "ab");
+    CU_ASSERT_EQUAL(r.status, 1);
+    CU_ASSERT(one_line(r.err) && has(r.err, "modtx run: xrt: no Alveo card / XRT runtime: XILINX_XRT is not set"));
+    if (r.status != 1) show("run without runtime", &r);
+    run_free(&r);
+    /* The runtime without a card: XRT prints its own "[XRT] ERROR" line
+     * before ours, so only the last line is ours. */
+    setenv("XILINX_XRT", g_xrt_root, 1);
+    r = RUN("run", "--backend", "xrt", "--xclbin", xclbin, "--image", img, "--plan", plan, "ab");
+    CU_ASSERT_EQUAL(r.status, 1);
+    CU_ASSERT(has(r.err, "modtx run: xrt: no Alveo card / XRT runtime: no card at index 0"));
+    run_free(&r);
+    /* The no-op shim runs no kernel: the output is the empty transcription
+     * the cleared output buffer holds (plumbing, not arithmetic). */
+    setenv("XCL_EMULATION_MODE", "noop", 1);
+    r = RUN("run", "--backend", "xrt", "--xclbin", xclbin, "--image", img, "--plan", plan, "ab", "ca");
+    CU_ASSERT_EQUAL(r.status, 0);
+    CU_ASSERT(r.out && !strcmp(r.out, "ab\t\nca\t\n"));
+    if (r.status != 0) show("run on the no-op shim", &r);
+    run_free(&r);
+}
+
 void mtx_suite_xrt(void) {
     CU_pSuite s = CU_add_suite("xrt", suite_init, suite_clean);
     CU_add_test(s, "kernel argument table (Vitis HLS register offsets)", test_arg_table);
@@ -417,6 +490,7 @@ void mtx_suite_xrt(void) {
     CU_add_test(s, "missing or foreign xclbin", test_bad_xclbin);
     CU_add_test(s, "XRT reads the xclbin's offsets and banks", test_xrt_reads_xclbin);
     CU_add_test(s, "no-op shim: one image sync, plan and input syncs per batch, status", test_noop_sequence);
+    CU_add_test(s, "modtx xclbin; modtx run --backend xrt without runtime, without card, on the no-op shim", test_cli);
 }
 
 #endif
