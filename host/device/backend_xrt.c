@@ -59,6 +59,12 @@ int mtx_xrt_built(void) { return 1; }
 enum { MTX_KERNEL_ARGS(MTX_XA) N_ARGS };
 #undef MTX_XA
 
+/* Buffer objects are whole 4 KiB pages: XRT 2.13 backs a buffer with
+ * aligned_alloc(4096, size), which C11 allows only for a size that is a
+ * multiple of the alignment (AddressSanitizer aborts on the plan's 1600). */
+#define BO_PAGE 4096u
+static size_t bo_round(uint64_t n) { return (size_t)((n + BO_PAGE - 1) / BO_PAGE * BO_PAGE); }
+
 #define PLAN_MAX_BYTES (MTX_PLAN_HEADER_BYTES + 2u * MTX_MAX_STACK_LAYERS * MTX_DESC_BYTES)
 #define IO_MAX_BYTES ((size_t)MTX_MAX_BATCH * MTX_IO_STRIDE * sizeof(int32_t))
 
@@ -144,7 +150,7 @@ static mtx_status alloc_buffers(xrt_state *s) {
             return mtx_set_error(MTX_ERR_STATE, "kernel argument %d (%s) has no memory bank in the xclbin",
                                  i, a->name);
         if (i == ARG_image) continue;
-        size_t n = bo_bytes(i);
+        size_t n = bo_round(bo_bytes(i));
         if (!n) return mtx_set_error(MTX_ERR_STATE, "no buffer size for kernel argument %s", a->name);
         s->bo[i] = xrtBOAlloc(s->dev, n, XRT_BO_FLAGS_NONE, (xrtMemoryGroup)s->group[i]);
         if (!s->bo[i])
@@ -200,13 +206,13 @@ static mtx_status xrt_load_image(void *state, const mtx_image *im) {
     if (im->bytes > MTX_MAX_IMAGE_BYTES)
         return mtx_set_error(MTX_ERR_ARG, "image of %llu bytes exceeds %u", (unsigned long long)im->bytes,
                              MTX_MAX_IMAGE_BYTES);
-    if (s->bo[ARG_image] && xrtBOSize(s->bo[ARG_image]) != im->bytes) {
+    if (s->bo[ARG_image] && xrtBOSize(s->bo[ARG_image]) != bo_round(im->bytes)) {
         xrtBOFree(s->bo[ARG_image]);
         s->bo[ARG_image] = NULL;
     }
     s->image_bytes = 0;
     if (!s->bo[ARG_image]) {
-        s->bo[ARG_image] = xrtBOAlloc(s->dev, (size_t)im->bytes, XRT_BO_FLAGS_NONE, (xrtMemoryGroup)s->group[ARG_image]);
+        s->bo[ARG_image] = xrtBOAlloc(s->dev, bo_round(im->bytes), XRT_BO_FLAGS_NONE, (xrtMemoryGroup)s->group[ARG_image]);
         if (!s->bo[ARG_image])
             return mtx_set_error(MTX_ERR_NOMEM, "cannot allocate %llu bytes for the image in bank %d",
                                  (unsigned long long)im->bytes, s->group[ARG_image]);
