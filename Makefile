@@ -11,6 +11,17 @@ CPPFLAGS += -D_POSIX_C_SOURCE=200809L -Ihost
 CFLAGS   += $(OPT) $(WARN) -MMD -MP
 LDLIBS   += -lopenblas -lcjson -lz -lm -lpthread
 BUILD    ?= build
+# hls/mtx_kernel_args.h is included as "hls/mtx_kernel_args.h" from the repository root.
+CPPFLAGS += -I.
+# XRT (Debian libxrt-dev): the xrt backend is compiled in when its headers are
+# there (MTX_HAVE_XRT); otherwise it says "built without XRT". -isystem: XRT's
+# headers do not pass -Wstrict-prototypes. Only libxrt_coreutil is linked.
+XRT_INC  ?= /usr/include/xrt
+MTX_HAVE_XRT := $(if $(wildcard $(XRT_INC)/xrt/xrt_device.h),1)
+ifeq ($(MTX_HAVE_XRT),1)
+CPPFLAGS += -DMTX_HAVE_XRT -isystem $(XRT_INC)
+LDLIBS   += -lxrt_coreutil
+endif
 
 # host/<layer>/*.c: every folder but cli/ is the library; cli/ is the modtx CLI.
 LIB_SRCS  := $(filter-out host/cli/%.c,$(wildcard host/*/*.c))
@@ -20,7 +31,7 @@ TEST_SRCS := $(filter-out tests/test_main.c,$(wildcard tests/test_*.c))
 TEST_OBJS := $(TEST_SRCS:%.c=$(BUILD)/%.o) $(BUILD)/tests/test_main.o $(BUILD)/tests/testutil.o $(BUILD)/tests/cli_util.o
 DEPS      := $(LIB_OBJS:.o=.d) $(CLI_OBJS:.o=.d) $(TEST_OBJS:.o=.d)
 
-.PHONY: all test asan deps bench check-long clean teacher bank students run fuzz
+.PHONY: all test asan deps bench check-long clean teacher bank students run fuzz xo xclbin
 
 # Library and CLI.
 all: $(BUILD)/modtx $(BUILD)/libmodtx.a
@@ -168,6 +179,35 @@ fuzz:
 	    -artifact_prefix=plan- corpus_plan; b=$$?; \
 	echo "fuzz: fuzz_image exit $$a, fuzz_plan exit $$b"; [ $$a -eq 0 ] && [ $$b -eq 0 ]
 endif
+# Vitis flow for Alveo cards (hw/, docs/deploy.md). `make xo` compiles the
+# HLS kernel hls/mtx_engine.c into a Vitis kernel (hw/hls.cfg: 300 MHz, the
+# card's part); `make xclbin TARGET=sw_emu|hw_emu|hw PLATFORM=...` links it
+# for one card (hw/u50.cfg, hw/u55c.cfg, hw/u280.cfg: memory banks, 300 MHz)
+# into $(HW_OUT)/mtx_engine.xclbin, plus emconfig.json for the emulation
+# targets. Both need Vitis (v++ on PATH) and print "skipped: v++ not found"
+# without it.
+VPP      ?= v++
+TARGET   ?= hw
+PLATFORM ?= xilinx_u55c_gen3x16_xdma_3_202210_1
+CARD      = $(firstword $(foreach c,u50 u55c u280,$(if $(findstring _$(c)_,$(PLATFORM)),$(c))))
+PART_u50  = xcu50-fsvh2104-2-e
+PART_u55c = xcu55c-fsvh2892-2L-e
+PART_u280 = xcu280-fsvh2892-2L-e
+HW_OUT    = $(BUILD)/hw/$(TARGET).$(PLATFORM)
+vpp_or_skip = if ! command -v $(VPP) >/dev/null 2>&1; then echo "skipped: v++ not found (install Vitis, docs/deploy.md)"; exit 0; fi; \
+	if [ -z "$(CARD)" ]; then echo "make: PLATFORM=$(PLATFORM) is not a u50, u55c or u280 platform" >&2; exit 2; fi
+xo:
+	@$(vpp_or_skip); set -e; mkdir -p $(HW_OUT); \
+	$(VPP) -c --mode hls --part $(PART_$(CARD)) --config hw/hls.cfg --work_dir $(HW_OUT)/hls; \
+	xo=$$(find $(HW_OUT)/hls -name '*.xo' | head -n 1); test -n "$$xo"; cp "$$xo" $(HW_OUT)/mtx_engine.xo; \
+	echo "$(HW_OUT)/mtx_engine.xo"
+
+xclbin:
+	@$(vpp_or_skip); set -e; $(MAKE) --no-print-directory xo; \
+	$(VPP) -l -t $(TARGET) --platform $(PLATFORM) --config hw/$(CARD).cfg --temp_dir $(HW_OUT)/link \
+	    -o $(HW_OUT)/mtx_engine.xclbin $(HW_OUT)/mtx_engine.xo; \
+	if [ "$(TARGET)" != hw ]; then emconfigutil --platform $(PLATFORM) --od $(HW_OUT); fi; \
+	echo "$(HW_OUT)/mtx_engine.xclbin"
 
 clean:
 	rm -rf $(BUILD)

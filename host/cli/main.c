@@ -24,6 +24,9 @@ static const struct {
     { "average", mtx_cmd_average, "average the weights of models that share a starting point" },
     { "bench", mtx_cmd_bench, "measure training throughput against OpenBLAS peak" },
     { "plan", mtx_cmd_plan, "show a reconfiguration plan: ratio, tiling, layers, work per word" },
+    { "export", mtx_cmd_export, "quantize a bank or model to int8: image.bin + one plan per ratio" },
+    { "run", mtx_cmd_run, "transcribe or score words on an integer engine (--backend ref, ...)" },
+    { "xclbin", mtx_cmd_xclbin, "write the kernel's metadata-only xclbin (XRT no-op shim)" },
 };
 
 static void usage(FILE *f) {
