@@ -37,7 +37,7 @@ DEPS      := $(LIB_OBJS:.o=.d) $(CLI_OBJS:.o=.d) $(TEST_OBJS:.o=.d)
 all: $(BUILD)/modtx $(BUILD)/libmodtx.a
 
 $(BUILD)/libmodtx.a: $(LIB_OBJS)
-	$(AR) rcs $@ $^
+	rm -f $@ && $(AR) rcs $@ $^
 
 $(BUILD)/modtx: $(CLI_OBJS) $(BUILD)/libmodtx.a
 	$(CC) $(CFLAGS) -o $@ $^ $(LDFLAGS) $(LDLIBS)
