@@ -79,7 +79,7 @@ deps:
 # Training-speed and decode-speed benchmark; writes build/bench/train.json.
 bench: $(BUILD)/modtx
 	@mkdir -p $(BUILD)/bench
-	OPENBLAS_NUM_THREADS=2 $(BUILD)/modtx bench --config models/g2p-teacher.json --threads 2 \
+	OPENBLAS_NUM_THREADS=2 $(BUILD)/modtx bench --config models/recipes/g2p-teacher.json --threads 2 \
 	    --model models/g2p-teacher --out $(BUILD)/bench/train.json
 
 # The main job on the shipped defaults: from the shipped teacher, train a
@@ -90,31 +90,31 @@ RUN_DIR ?= $(BUILD)/run
 run: $(BUILD)/modtx
 	$(BUILD)/modtx info --model models/g2p-teacher
 	@mkdir -p $(RUN_DIR)
-	$(BUILD)/modtx modularize --teacher models/g2p-teacher --config models/g2p-modular.json \
+	$(BUILD)/modtx modularize --teacher models/g2p-teacher --config models/recipes/g2p-modular.json \
 	    --out $(RUN_DIR)/bank $$( [ -f $(RUN_DIR)/bank/bank_state.safetensors ] && echo --resume )
 	$(BUILD)/modtx sweep --model $(RUN_DIR)/bank --split test --out $(RUN_DIR)/sweep
 	$(BUILD)/modtx predict --model models/g2p-teacher modular transformers compress phonemes
 
 # Rebuild the shipped teacher from scratch (about 1 h 15 min + 20 min on 2
-# cores) into TEACHER_OUT/teacher: the base run (models/g2p-teacher.json),
+# cores) into TEACHER_OUT/teacher: the base run (models/recipes/g2p-teacher.json),
 # two fine-tuning restarts of it with seeds 777 and 778 (one thread each,
 # side by side), and the average of their weights. Re-running resumes every
 # unfinished run and skips finished ones.
 TEACHER_OUT ?= $(BUILD)/teacher
 resume_or = $$( [ -f $(1)/train_state.safetensors ] && echo --resume || echo $(2) )
 teacher: $(BUILD)/modtx
-	$(BUILD)/modtx train --config models/g2p-teacher.json --out $(TEACHER_OUT)/base \
+	$(BUILD)/modtx train --config models/recipes/g2p-teacher.json --out $(TEACHER_OUT)/base \
 	    $(call resume_or,$(TEACHER_OUT)/base,)
-	$(BUILD)/modtx train --config models/g2p-teacher-restart-777.json --out $(TEACHER_OUT)/ft777 \
+	$(BUILD)/modtx train --config models/recipes/g2p-teacher-restart-777.json --out $(TEACHER_OUT)/ft777 \
 	    $(call resume_or,$(TEACHER_OUT)/ft777,--init $(TEACHER_OUT)/base) & a=$$!; \
-	$(BUILD)/modtx train --config models/g2p-teacher-restart-778.json --out $(TEACHER_OUT)/ft778 \
+	$(BUILD)/modtx train --config models/recipes/g2p-teacher-restart-778.json --out $(TEACHER_OUT)/ft778 \
 	    $(call resume_or,$(TEACHER_OUT)/ft778,--init $(TEACHER_OUT)/base) & b=$$!; \
 	wait $$a && wait $$b
 	$(BUILD)/modtx average --out $(TEACHER_OUT)/teacher $(TEACHER_OUT)/ft777 $(TEACHER_OUT)/ft778
 
 # Rebuild the shipped module bank into BANK_OUT/bank (about 67 min + 4 x 30
 # min on 2 cores), the teacher's recipe four times over: the base run
-# (models/g2p-modular-long.json, 3000 steps); two fine-tuning restarts of it
+# (models/recipes/g2p-modular-long.json, 3000 steps); two fine-tuning restarts of it
 # with seeds 777 and 778 (modularize --init, one thread each, side by side)
 # and the mean of their modules; then three more rounds, each two restarts
 # of the previous mean (seeds 779/780, 781/782, 783/784) and their mean.
@@ -132,12 +132,12 @@ restarts = \
 	wait $$a && wait $$b && \
 	$(BUILD)/modtx average --out $(1)/$(6) $(1)/ft$(4) $(1)/ft$(5)
 bank: $(BUILD)/modtx
-	$(BUILD)/modtx modularize --teacher models/g2p-teacher --config models/g2p-modular-long.json \
+	$(BUILD)/modtx modularize --teacher models/g2p-teacher --config models/recipes/g2p-modular-long.json \
 	    --out $(BANK_OUT)/base $(call bank_resume_or,$(BANK_OUT)/base,)
-	$(call restarts,$(BANK_OUT),models/g2p-modular-restart-,base,777,778,round1)
-	$(call restarts,$(BANK_OUT),models/g2p-modular-restart-,round1,779,780,round2)
-	$(call restarts,$(BANK_OUT),models/g2p-modular-restart-,round2,781,782,round3)
-	$(call restarts,$(BANK_OUT),models/g2p-modular-restart-,round3,783,784,bank)
+	$(call restarts,$(BANK_OUT),models/recipes/g2p-modular-restart-,base,777,778,round1)
+	$(call restarts,$(BANK_OUT),models/recipes/g2p-modular-restart-,round1,779,780,round2)
+	$(call restarts,$(BANK_OUT),models/recipes/g2p-modular-restart-,round2,781,782,round3)
+	$(call restarts,$(BANK_OUT),models/recipes/g2p-modular-restart-,round3,783,784,bank)
 
 # Rebuild the two baseline students of the sweep (one-shape banks, 3 + 3 of
 # m2 and 2 + 2 of m3) into STUDENT_OUT/{3x3,2x2}/student with the bank's
@@ -145,15 +145,15 @@ bank: $(BUILD)/modtx
 # by side, one thread each, about 40 min), then four rounds of two 1000-step
 # restarts and their mean (about 12 min a round for each student).
 STUDENT_OUT ?= $(BUILD)/students
-student_cfg = models/dev-study/$(1)/student-$(2)-restart-
-student_base = $(BUILD)/modtx modularize --teacher models/g2p-teacher --config models/dev-study/steps/student-$(1)-3000-C.json \
+student_cfg = models/recipes/g2p-student-$(1)-restart-
+student_base = $(BUILD)/modtx modularize --teacher models/g2p-teacher --config models/recipes/g2p-student-$(1).json \
 	    --out $(STUDENT_OUT)/$(1)/base $(call bank_resume_or,$(STUDENT_OUT)/$(1)/base,)
 students: $(BUILD)/modtx
 	$(call student_base,3x3) & a=$$!; $(call student_base,2x2) & b=$$!; wait $$a && wait $$b
-	for s in 3x3 2x2; do $(call restarts,$(STUDENT_OUT)/$$s,$(call student_cfg,steps,$$s),base,777,778,round1) || exit 1; done
-	for s in 3x3 2x2; do $(call restarts,$(STUDENT_OUT)/$$s,$(call student_cfg,restarts2,$$s),round1,779,780,round2) || exit 1; done
-	for s in 3x3 2x2; do $(call restarts,$(STUDENT_OUT)/$$s,$(call student_cfg,restarts3,$$s),round2,781,782,round3) || exit 1; done
-	for s in 3x3 2x2; do $(call restarts,$(STUDENT_OUT)/$$s,$(call student_cfg,restarts4,$$s),round3,783,784,student) || exit 1; done
+	for s in 3x3 2x2; do $(call restarts,$(STUDENT_OUT)/$$s,$(call student_cfg,$$s),base,777,778,round1) || exit 1; done
+	for s in 3x3 2x2; do $(call restarts,$(STUDENT_OUT)/$$s,$(call student_cfg,$$s),round1,779,780,round2) || exit 1; done
+	for s in 3x3 2x2; do $(call restarts,$(STUDENT_OUT)/$$s,$(call student_cfg,$$s),round2,781,782,round3) || exit 1; done
+	for s in 3x3 2x2; do $(call restarts,$(STUDENT_OUT)/$$s,$(call student_cfg,$$s),round3,783,784,student) || exit 1; done
 
 # Fuzz the image and plan parsers with libFuzzer under ASan and UBSan, one
 # target after the other, FUZZ_SECONDS each, from seeds of the tiny fixture

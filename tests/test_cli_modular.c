@@ -53,6 +53,18 @@ static void test_modular_pipeline(void) {
     r = RUN("modularize", "--teacher", teacher, "--out", bank, "--config", mcfg, "--resume");
     CU_ASSERT_EQUAL(r.status, 0);
     run_free(&r);
+    /* the bank names its teacher and holds modules only */
+    mtx_bank_dir bd;
+    CU_ASSERT_EQUAL_FATAL(mtx_bank_load(bank, &bd), MTX_OK);
+    char *tabs = NULL;
+    CU_ASSERT_EQUAL(mtx_path_absolute(teacher, &tabs), MTX_OK);
+    CU_ASSERT_TRUE(bd.teacher_dir && tabs && !strcmp(bd.teacher_dir, tabs));
+    free(tabs);
+    mtx_bank_dir_free(&bd);
+    r = RUN("eval", "--model", bank);
+    CU_ASSERT_EQUAL(r.status, 1);
+    CU_ASSERT_TRUE(one_line(r.err) && has(r.err, "is a module bank"));
+    run_free(&r);
     /* 2 + 2 layers with g = 2 reach 4/4, 4/3 and 4/2 */
     r = RUN("assemble", "--model", bank, "--ratio", "1.5", "--strategy", "size", "--out", asm2);
     CU_ASSERT_EQUAL(r.status, 1);
@@ -393,6 +405,8 @@ static void test_modular_average(void) {
     CU_ASSERT_TRUE(differ > a.bank.n_mod / 2); /* the inputs really differ */
     CU_ASSERT_TRUE(m.bank.teacher.n_params == a.bank.teacher.n_params &&
                    !memcmp(m.bank.teacher.params, a.bank.teacher.params, a.bank.teacher.n_params * sizeof(float)));
+    /* the mean names the inputs' teacher (modules only, like its inputs) */
+    CU_ASSERT_TRUE(m.teacher_dir && a.teacher_dir && !strcmp(m.teacher_dir, a.teacher_dir));
     mtx_bank_dir_free(&a);
     mtx_bank_dir_free(&b);
     mtx_bank_dir_free(&m);

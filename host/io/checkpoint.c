@@ -100,6 +100,21 @@ mtx_status mtx_model_read_tensors(mtx_model *m, const mtx_st_file *f, const char
     return MTX_OK;
 }
 
+/* A module bank that names its teacher ("modtx"."teacher_model") holds
+ * modules only: it is no model by itself (modular/ loads it). */
+static mtx_status not_module_only(const char *dir, const char *config_json) {
+    cJSON *root = cJSON_Parse(config_json);
+    const cJSON *p = root ? cJSON_GetObjectItemCaseSensitive(root, "modtx") : NULL;
+    const cJSON *t = p ? cJSON_GetObjectItemCaseSensitive(p, "teacher_model") : NULL;
+    const cJSON *tp = t ? cJSON_GetObjectItemCaseSensitive(t, "path") : NULL;
+    mtx_status st = MTX_OK;
+    if (t)
+        st = mtx_set_error(MTX_ERR_ARG, "%s is a module bank (modules only; its teacher is %s/%s): use the teacher, or modtx assemble for a model of the bank",
+                           dir, dir, cJSON_IsString(tp) ? tp->valuestring : "?");
+    cJSON_Delete(root);
+    return st;
+}
+
 mtx_status mtx_bundle_load(const char *dir, mtx_bundle *b) {
     char path[MTX_PATH_MAX];
     memset(b, 0, sizeof *b);
@@ -114,6 +129,7 @@ mtx_status mtx_bundle_load(const char *dir, mtx_bundle *b) {
         st = mtx_read_file(path, 1 << 20, &text, &len);
         b->config_json = (char *)text;
     }
+    if (!st) st = not_module_only(dir, b->config_json);
     if (!st) st = mtx_path_join(path, sizeof path, dir, "source_vocab.txt");
     if (!st) st = mtx_vocab_load(path, &b->src_vocab);
     if (!st) st = mtx_path_join(path, sizeof path, dir, "target_vocab.txt");

@@ -33,8 +33,11 @@ mtx_status mtx_bundle_save(const char *dir, const mtx_model *m, const mtx_vocab 
 mtx_status mtx_bundle_save_text(const char *dir, const mtx_model_config *cfg, const mtx_vocab *sv,
                                 const mtx_vocab *tv, const char *extra_json);
 
-/* Loads a model directory. Tensors named "modules.*" (a module bank) are
- * allowed and ignored here; any other unknown tensor is an error. */
+/* Loads a model directory. Tensors named "modules.*" (a module bank of the
+ * older format, teacher inside) are allowed and ignored here; any other
+ * unknown tensor is an error. A bank that names its teacher (config.json
+ * "modtx"."teacher_model") is refused with a one-line error: it holds no
+ * model by itself (mtx_bank_load in modular/ loads it). */
 mtx_status mtx_bundle_load(const char *dir, mtx_bundle *b);
 void mtx_bundle_free(mtx_bundle *b);
 

@@ -15,13 +15,12 @@ static int vocab_equal(const mtx_vocab *a, const mtx_vocab *b) {
     return 1;
 }
 
-/* A module bank carries "modtx"."kind" = "bank"; its modules would be lost. */
-static int is_bank(const mtx_bundle *b) {
-    cJSON *root = cJSON_Parse(b->config_json);
-    cJSON *p = cJSON_GetObjectItemCaseSensitive(root, "modtx");
-    cJSON *k = cJSON_GetObjectItemCaseSensitive(p, "kind");
-    int bank = cJSON_IsString(k) && !strcmp(k->valuestring, "bank");
-    cJSON_Delete(root);
+/* A module bank carries "modtx"."kind" = "bank" in config.json (its
+ * weights may be only modules: the kind is read before any weights). */
+static int is_bank(const char *dir) {
+    char *k = mtx_recorded_provenance(dir, "kind");
+    int bank = k && !strcmp(k, "bank");
+    free(k);
     return bank;
 }
 
@@ -79,7 +78,7 @@ static mtx_status average_banks(const char *const *dirs, int n, const char *out,
         for (size_t k = 0; k < b->n_mod; k++) b->mod[k] = (float)(acc[k] / n);
         char *prov = average_provenance(&first.teacher, dirs, n, command_line);
         if (!prov) st = mtx_set_error(MTX_ERR_NOMEM, "out of memory writing %s", out);
-        if (!st) st = mtx_bank_save(out, b, &first.teacher.src_vocab, &first.teacher.tgt_vocab, prov, 0);
+        if (!st) st = mtx_bank_save(out, b, first.teacher_dir, &first.teacher.src_vocab, &first.teacher.tgt_vocab, prov, 0);
         cJSON_free(prov);
     }
     free(acc);
@@ -96,11 +95,8 @@ mtx_status mtx_average_models(const char *const *dirs, int n, const char *out, c
     mtx_bundle first, other;
     memset(&first, 0, sizeof first);
     memset(&other, 0, sizeof other);
+    if (is_bank(dirs[0])) return average_banks(dirs, n, out, command_line);
     mtx_status st = mtx_bundle_load(dirs[0], &first);
-    if (!st && is_bank(&first)) {
-        mtx_bundle_free(&first);
-        return average_banks(dirs, n, out, command_line);
-    }
     double *acc = NULL;
     if (!st) {
         acc = malloc(first.model.n_params * sizeof *acc);
@@ -109,10 +105,9 @@ mtx_status mtx_average_models(const char *const *dirs, int n, const char *out, c
     const size_t np = st ? 0 : first.model.n_params;
     for (size_t k = 0; k < np; k++) acc[k] = first.model.params[k];
     for (int i = 1; !st && i < n; i++) {
-        st = mtx_bundle_load(dirs[i], &other);
+        st = is_bank(dirs[i]) ? mtx_set_error(MTX_ERR_ARG, "%s is a module bank and %s is not", dirs[i], dirs[0])
+                              : mtx_bundle_load(dirs[i], &other);
         char why[256];
-        if (!st && is_bank(&other))
-            st = mtx_set_error(MTX_ERR_ARG, "%s is a module bank and %s is not", dirs[i], dirs[0]);
         if (!st && !mtx_model_config_same_arch(&first.model.cfg, &other.model.cfg, why, sizeof why))
             st = mtx_set_error(MTX_ERR_ARG, "%s and %s differ in architecture: %s", dirs[0], dirs[i], why);
         if (!st && (!vocab_equal(&first.src_vocab, &other.src_vocab) || !vocab_equal(&first.tgt_vocab, &other.tgt_vocab)))

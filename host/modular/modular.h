@@ -1,8 +1,9 @@
-/* modular/ (layer 2) - module banks (bank); the bank training phase: its
+/* modular/ (layer 2) - module banks (bank) and bank directories (bank_io:
+ * modules plus a reference to the teacher); the bank training phase: its
  * config (modular_config), sampled and fixed assemblies (modular_sample), the
  * objective (modular_objective), the trainer (modular_train, state in
- * modular_state.h), bank files and checkpoints (modular_io) and the whole
- * run (modular_run); assembly strategies (assemble) and weight averaging of
+ * modular_state.h), modularize checkpoints (modular_io) and the whole run
+ * (modular_run); assembly strategies (assemble) and weight averaging of
  * models and banks (average). */
 /* modular.h - one training phase for a whole module bank: multi-grained
  * module replacing with a curriculum replacement rate (BERT-of-Theseus style,
@@ -102,18 +103,33 @@ void mtx_assembly_teacher(const mtx_bank *b, mtx_assembly *a);
 /* Every stack that g divides made of modules m(g, .); the others of teacher layers. */
 void mtx_assembly_uniform(const mtx_bank *b, int g, mtx_assembly *a);
 
+/* Writes the run's state (bank_state.safetensors) and the bank to dir. The
+ * bank names its teacher by provenance_json's "modtx"."teacher" (the
+ * teacher directory the run was given); without one (NULL provenance) the
+ * teacher's tensors go into the bank, as in banks of the older format. */
 mtx_status mtx_modular_checkpoint(mtx_modular *m, const char *dir, const mtx_vocab *sv,
                                   const mtx_vocab *tv, const char *provenance_json);
 mtx_status mtx_modular_restore(mtx_modular *m, const char *dir);
 
-/* Bank directories: the teacher's files plus module tensors; config.json
- * records the granularities in "modtx": {"kind": "bank", "granularities": [...]}. */
-mtx_status mtx_bank_save(const char *dir, const mtx_bank *b, const mtx_vocab *sv, const mtx_vocab *tv,
-                         const char *extra_json, int64_t step);
+/* Bank directories (docs/formats.md): config.json (the teacher's model keys
+ * and "modtx": {"kind": "bank", "granularities": [...], "teacher_model":
+ * {"path": the teacher directory relative to the bank directory, "sha256":
+ * hex SHA-256 of the teacher's model.safetensors}}), the vocabularies, and
+ * model.safetensors with the module tensors only. teacher_dir (a path from
+ * the working directory) must hold b's teacher bit for bit; NULL writes the
+ * older format, the teacher's tensors beside the modules and no reference. */
+mtx_status mtx_bank_save(const char *dir, const mtx_bank *b, const char *teacher_dir, const mtx_vocab *sv,
+                         const mtx_vocab *tv, const char *extra_json, int64_t step);
 typedef struct {
     mtx_bank bank;
-    mtx_bundle teacher; /* vocabularies and config.json text */
+    mtx_bundle teacher; /* the teacher's weights and vocabularies; the bank's config.json text */
+    char *teacher_dir;  /* canonical path of the teacher the bank names; NULL: its tensors are in the bank */
 } mtx_bank_dir;
+/* Loads a bank: the teacher path is resolved from dir, the SHA-256 of its
+ * model.safetensors must match, and the bank's architecture and
+ * vocabularies must be the teacher's; a missing teacher or another hash is
+ * a one-line error naming the bank and the teacher path. A bank of the older
+ * format (no "teacher_model", the teacher's tensors inside) loads as well. */
 mtx_status mtx_bank_load(const char *dir, mtx_bank_dir *out);
 void mtx_bank_dir_free(mtx_bank_dir *b);
 

@@ -1,5 +1,5 @@
-/* modular_io.c - bank directories and modularize checkpoints (see
- * modular.h). */
+/* modular_io.c - modularize checkpoints (see modular.h); bank directories
+ * are in bank_io.c, the run in modular_run.c. */
 #include "core/fsutil.h"
 #include "model/gemm.h"
 #include "modular/modular.h"
@@ -12,81 +12,6 @@
 #include <stdlib.h>
 #include <string.h>
 
-
-static char *bank_extra_json(const mtx_bank *b, const char *extra_json) {
-    cJSON *root = extra_json ? cJSON_Parse(extra_json) : cJSON_CreateObject();
-    if (!root) return NULL;
-    cJSON *p = cJSON_GetObjectItemCaseSensitive(root, "modtx");
-    if (!p) p = cJSON_AddObjectToObject(root, "modtx");
-    cJSON_DeleteItemFromObjectCaseSensitive(p, "kind");
-    cJSON_AddStringToObject(p, "kind", "bank");
-    cJSON_DeleteItemFromObjectCaseSensitive(p, "granularities");
-    cJSON *g = cJSON_AddArrayToObject(p, "granularities");
-    for (int i = 0; i < b->n_gran; i++) cJSON_AddItemToArray(g, cJSON_CreateNumber(b->gran[i]));
-    char *s = cJSON_PrintUnformatted(root);
-    cJSON_Delete(root);
-    return s;
-}
-
-mtx_status mtx_bank_save(const char *dir, const mtx_bank *b, const mtx_vocab *sv, const mtx_vocab *tv,
-                         const char *extra_json, int64_t step) {
-    char path[MTX_PATH_MAX], num[32];
-    mtx_status st = mtx_mkdir_p(dir);
-    if (st) return st;
-    snprintf(num, sizeof num, "%lld", (long long)step);
-    mtx_st_writer *wr = NULL;
-    st = mtx_st_writer_new(&wr);
-    if (!st) st = mtx_weights_add_to_writer(wr, &b->teacher.w, &b->teacher.cfg, "", MTX_DT_F32);
-    if (!st) st = mtx_bank_add_modules(b, wr, "", b->mod);
-    if (!st) st = mtx_st_add_meta(wr, "format", "modtx");
-    if (!st) st = mtx_st_add_meta(wr, "step", num);
-    if (!st) st = mtx_path_join(path, sizeof path, dir, "model.safetensors");
-    if (!st) st = mtx_st_write(wr, path);
-    mtx_st_writer_free(wr);
-    char *extra = st ? NULL : bank_extra_json(b, extra_json);
-    if (!st && !extra) st = mtx_set_error(MTX_ERR_NOMEM, "out of memory");
-    if (!st) st = mtx_bundle_save_text(dir, &b->teacher.cfg, sv, tv, extra);
-    cJSON_free(extra);
-    return st;
-}
-
-mtx_status mtx_bank_load(const char *dir, mtx_bank_dir *out) {
-    memset(out, 0, sizeof *out);
-    mtx_status st = mtx_bundle_load(dir, &out->teacher);
-    if (st) return st;
-    cJSON *root = cJSON_Parse(out->teacher.config_json);
-    const cJSON *p = root ? cJSON_GetObjectItemCaseSensitive(root, "modtx") : NULL;
-    const cJSON *kind = p ? cJSON_GetObjectItemCaseSensitive(p, "kind") : NULL;
-    const cJSON *g = p ? cJSON_GetObjectItemCaseSensitive(p, "granularities") : NULL;
-    int gran[MTX_MAX_GRAN], ng = cJSON_IsArray(g) ? cJSON_GetArraySize(g) : 0;
-    if (!cJSON_IsString(kind) || strcmp(kind->valuestring, "bank") || ng < 1 || ng > MTX_MAX_GRAN)
-        st = mtx_set_error(MTX_ERR_FORMAT, "%s: not a module bank (config.json has no \"modtx\": {\"kind\": \"bank\", \"granularities\": [...]})", dir);
-    for (int i = 0; !st && i < ng; i++) {
-        const cJSON *x = cJSON_GetArrayItem(g, i);
-        if (!cJSON_IsNumber(x) || x->valuedouble != (double)(int)x->valuedouble || x->valuedouble < 2 ||
-            x->valuedouble > MTX_MAX_LAYERS)
-            st = mtx_set_error(MTX_ERR_FORMAT, "%s: bad granularity in config.json", dir);
-        else gran[i] = (int)x->valuedouble;
-    }
-    cJSON_Delete(root);
-    if (!st) st = mtx_bank_init(&out->bank, &out->teacher.model, gran, ng, NULL);
-    char path[MTX_PATH_MAX];
-    mtx_st_file *f = NULL;
-    if (!st) st = mtx_path_join(path, sizeof path, dir, "model.safetensors");
-    if (!st) st = mtx_st_open(path, &f);
-    if (!st) st = mtx_bank_read_modules(&out->bank, f, path, "", out->bank.mod);
-    mtx_st_close(f);
-    for (size_t i = 0; !st && i < out->bank.n_mod; i++)
-        if (!(out->bank.mod[i] == out->bank.mod[i]) || out->bank.mod[i] > 3.4e38f || out->bank.mod[i] < -3.4e38f)
-            st = mtx_set_error(MTX_ERR_FORMAT, "%s: non-finite module parameter", path);
-    if (st) mtx_bank_dir_free(out);
-    return st;
-}
-
-void mtx_bank_dir_free(mtx_bank_dir *b) {
-    mtx_bank_free(&b->bank);
-    mtx_bundle_free(&b->teacher);
-}
 
 mtx_status mtx_modular_checkpoint(mtx_modular *m, const char *dir, const mtx_vocab *sv,
                                   const mtx_vocab *tv, const char *provenance_json) {
@@ -113,7 +38,12 @@ mtx_status mtx_modular_checkpoint(mtx_modular *m, const char *dir, const mtx_voc
     if (!st) st = mtx_path_join(path, sizeof path, dir, "bank_state.safetensors");
     if (!st) st = mtx_st_write(wr, path);
     mtx_st_writer_free(wr);
-    if (!st) st = mtx_bank_save(dir, b, sv, tv, provenance_json, step);
+    /* the bank names the teacher the run was given (bank_provenance) */
+    cJSON *pj = provenance_json ? cJSON_Parse(provenance_json) : NULL;
+    const cJSON *tj = pj ? cJSON_GetObjectItemCaseSensitive(cJSON_GetObjectItemCaseSensitive(pj, "modtx"), "teacher") : NULL;
+    const char *teacher_dir = cJSON_IsString(tj) ? tj->valuestring : NULL;
+    if (!st) st = mtx_bank_save(dir, b, teacher_dir, sv, tv, provenance_json, step);
+    cJSON_Delete(pj);
     return st;
 }
 
