@@ -20,6 +20,7 @@ int mtx_cmd_sweep(int argc, char **argv);
 int mtx_cmd_average(int argc, char **argv);
 int mtx_cmd_export(int argc, char **argv);
 int mtx_cmd_run(int argc, char **argv);
+int mtx_cmd_plan(int argc, char **argv);
 
 /* Prints training progress to stderr; ctx points to an int: stderr is a TTY. */
 void mtx_cli_progress(const mtx_train_progress *p, void *ctx);

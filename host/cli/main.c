@@ -22,6 +22,7 @@ static const struct {
     { "bench", mtx_cmd_bench, "measure training throughput against OpenBLAS peak" },
     { "export", mtx_cmd_export, "quantize a bank or model to int8: image.bin + one plan per ratio" },
     { "run", mtx_cmd_run, "transcribe or score words on an integer engine (--backend ref, ...)" },
+    { "plan", mtx_cmd_plan, "show a reconfiguration plan: ratio, tiling, layers, work per word" },
 };
 
 static void usage(FILE *f) {

@@ -227,7 +227,7 @@ static mtx_status parse_plan_header(mtx_plan *p, const uint8_t *b, uint64_t byte
 mtx_status mtx_plan_parse(mtx_plan *p, const uint8_t *data, uint64_t bytes, const mtx_image *im, const char *name) {
     if (!name) name = "plan";
     memset(p, 0, sizeof *p);
-    if (!data && bytes) return mtx_set_error(MTX_ERR_ARG, "%s: mtx_plan_parse: NULL argument", name);
+    if ((!data && bytes) || !im) return mtx_set_error(MTX_ERR_ARG, "%s: mtx_plan_parse: NULL argument", name);
     mtx_plan tmp;
     memset(&tmp, 0, sizeof tmp);
     mtx_status s = parse_plan_header(&tmp, data, bytes, name);
@@ -249,8 +249,9 @@ mtx_status mtx_plan_load(const char *path, const mtx_image *im, mtx_plan *p, uin
     *data = NULL;
     *bytes = 0;
     size_t n = 0;
-    uint64_t max = MTX_PLAN_HEADER_BYTES + 2ull * MTX_MAX_STACK_LAYERS * MTX_DESC_BYTES;
-    mtx_status s = mtx_read_file(path, (size_t)max, data, &n);
+    /* well above the largest plan (1600 bytes), so that the parser, not the
+     * reader, says what is wrong with a file that is no plan */
+    mtx_status s = mtx_read_file(path, 1u << 20, data, &n);
     if (s) return s;
     s = mtx_plan_parse(p, *data, n, im, path);
     if (s) {
