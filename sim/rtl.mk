@@ -11,7 +11,7 @@ RTL_SRCS  := $(sort $(wildcard hw/rtl/*.sv))
 RTL_WAIVE := hw/rtl/lint_waivers.vlt
 RTL_VFLAGS = --cc --exe --build -O3 -j 2 -Wall --x-assign fast --x-initial fast \
 	$(if $(RTL_TRACE),--trace-fst) -y hw/rtl $(RTL_WAIVE) \
-	-CFLAGS "-O1 -I$(CURDIR)/sim" -LDFLAGS "$(CURDIR)/$(RTL_BUILD)/ref_iops.o"
+	-CFLAGS "-O1 -I$(CURDIR)/sim -I$(CURDIR)/host" -LDFLAGS "$(CURDIR)/$(RTL_BUILD)/ref_iops.o"
 
 # Bench NAME: sim/tb_NAME.cpp driving top module RTL_TOP_NAME.
 RTL_BENCHES := requant isqrt udiv argmax softmax rmsnorm pe_array linear engine
