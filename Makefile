@@ -20,7 +20,7 @@ TEST_SRCS := $(filter-out tests/test_main.c,$(wildcard tests/test_*.c))
 TEST_OBJS := $(TEST_SRCS:%.c=$(BUILD)/%.o) $(BUILD)/tests/test_main.o $(BUILD)/tests/testutil.o $(BUILD)/tests/cli_util.o
 DEPS      := $(LIB_OBJS:.o=.d) $(CLI_OBJS:.o=.d) $(TEST_OBJS:.o=.d)
 
-.PHONY: all test asan deps bench check-long clean teacher bank students run
+.PHONY: all test asan deps bench check-long clean teacher bank students run fuzz
 
 # Library and CLI.
 all: $(BUILD)/modtx $(BUILD)/libmodtx.a
@@ -142,6 +142,31 @@ students: $(BUILD)/modtx
 	for s in 3x3 2x2; do $(call restarts,$(STUDENT_OUT)/$$s,$(call student_cfg,restarts2,$$s),round1,779,780,round2) || exit 1; done
 	for s in 3x3 2x2; do $(call restarts,$(STUDENT_OUT)/$$s,$(call student_cfg,restarts3,$$s),round2,781,782,round3) || exit 1; done
 	for s in 3x3 2x2; do $(call restarts,$(STUDENT_OUT)/$$s,$(call student_cfg,restarts4,$$s),round3,783,784,student) || exit 1; done
+
+# Fuzz the image and plan parsers with libFuzzer under ASan and UBSan, one
+# target after the other, FUZZ_SECONDS each, from seeds of the tiny fixture
+# (tests/fuzz/fuzz_seed.c). Binaries, corpora and any crash-* inputs land in
+# $(BUILD)/fuzz; the exit status is non-zero when a target found a crash.
+FUZZ_CC ?= clang
+FUZZ_SECONDS ?= 600
+FUZZ_SRCS := host/format/image.c host/format/plan.c host/core/mtx.c host/core/fsutil.c
+FUZZ_FLAGS = -g -O1 -fsanitize=fuzzer,address,undefined -fno-sanitize-recover=all $(WARN) $(CPPFLAGS) -Itests
+ifeq ($(shell command -v $(FUZZ_CC) 2>/dev/null),)
+fuzz:
+	@echo "skipped: clang not found ($(FUZZ_CC))"
+else
+fuzz:
+	@mkdir -p $(BUILD)/fuzz/corpus_image $(BUILD)/fuzz/corpus_plan
+	$(CC) $(CPPFLAGS) $(WARN) -O1 -Itests -o $(BUILD)/fuzz/fuzz_seed tests/fuzz/fuzz_seed.c $(FUZZ_SRCS) -lz
+	$(BUILD)/fuzz/fuzz_seed $(BUILD)/fuzz
+	$(FUZZ_CC) $(FUZZ_FLAGS) -o $(BUILD)/fuzz/fuzz_image tests/fuzz/fuzz_image.c $(FUZZ_SRCS) -lz
+	$(FUZZ_CC) $(FUZZ_FLAGS) -o $(BUILD)/fuzz/fuzz_plan tests/fuzz/fuzz_plan.c $(FUZZ_SRCS) -lz
+	cd $(BUILD)/fuzz && ./fuzz_image -max_total_time=$(FUZZ_SECONDS) -max_len=16384 -print_final_stats=1 \
+	    -artifact_prefix=image- corpus_image; a=$$?; \
+	./fuzz_plan -max_total_time=$(FUZZ_SECONDS) -max_len=2048 -print_final_stats=1 \
+	    -artifact_prefix=plan- corpus_plan; b=$$?; \
+	echo "fuzz: fuzz_image exit $$a, fuzz_plan exit $$b"; [ $$a -eq 0 ] && [ $$b -eq 0 ]
+endif
 
 clean:
 	rm -rf $(BUILD)
