@@ -1,8 +1,6 @@
-/* ref_iops.h - the integer primitives of docs/engine.md as plain C, the
- * reference the RTL unit benches compare against until the golden model's
- * own primitives (host/engine/iops.c) replace it. Written from the document
- * alone, independently of hw/rtl/: isqrt by binary search, rshr by
- * complement, no shared code with the hardware's algorithms. */
+/* ref_iops.h - the reference the RTL unit benches compare against: the
+ * golden model's primitives (host/engine/iops.c) behind one call per unit
+ * (sim/ref_iops.c adapts the record layout). */
 #ifndef MTX_REF_IOPS_H
 #define MTX_REF_IOPS_H
 

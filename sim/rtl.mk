@@ -11,7 +11,7 @@ RTL_SRCS  := $(sort $(wildcard hw/rtl/*.sv))
 RTL_WAIVE := hw/rtl/lint_waivers.vlt
 RTL_VFLAGS = --cc --exe --build -O3 -j 2 -Wall --x-assign fast --x-initial fast \
 	$(if $(RTL_TRACE),--trace-fst) -y hw/rtl $(RTL_WAIVE) \
-	-CFLAGS "-O1 -I$(CURDIR)/sim -I$(CURDIR)/host" -LDFLAGS "$(CURDIR)/$(RTL_BUILD)/ref_iops.o"
+	-CFLAGS "-O1 -I$(CURDIR)/sim -I$(CURDIR)/host" -LDFLAGS "$(CURDIR)/$(RTL_BUILD)/ref_iops.o $(CURDIR)/$(RTL_BUILD)/iops.o -lm"
 
 # Bench NAME: sim/tb_NAME.cpp driving top module RTL_TOP_NAME.
 RTL_BENCHES := requant isqrt udiv argmax softmax rmsnorm pe_array linear engine
@@ -41,12 +41,17 @@ rtl-test: lint $(RTL_BENCH_BINS)
 	@for b in $(RTL_BENCHES); do $(RTL_BUILD)/tb_$$b/bench || exit 1; done
 endif
 
-$(RTL_BUILD)/ref_iops.o: sim/ref_iops.c sim/ref_iops.h
+# The reference: the golden model's primitives and the benches' adapter.
+$(RTL_BUILD)/ref_iops.o: sim/ref_iops.c sim/ref_iops.h host/engine/iops.h
 	@mkdir -p $(@D)
-	$(CC) -std=c11 -O2 -Wall -Wextra -Wshadow -Wstrict-prototypes -Werror -c -o $@ $<
+	$(CC) -std=c11 -O2 -Wall -Wextra -Wshadow -Wstrict-prototypes -Werror -Ihost -c -o $@ $<
+
+$(RTL_BUILD)/iops.o: host/engine/iops.c host/engine/iops.h host/format/maxima.h
+	@mkdir -p $(@D)
+	$(CC) -std=c11 -O2 -Wall -Wextra -Wshadow -Wstrict-prototypes -Werror -Ihost -c -o $@ $<
 
 # One Verilator model per bench; rebuilt when any RTL file or the harness changes.
-$(RTL_BUILD)/tb_%/bench: sim/tb_%.cpp sim/sim_util.h sim/mem_model.h $(RTL_SRCS) $(RTL_WAIVE) $(RTL_BUILD)/ref_iops.o
+$(RTL_BUILD)/tb_%/bench: sim/tb_%.cpp sim/sim_util.h sim/mem_model.h $(RTL_SRCS) $(RTL_WAIVE) $(RTL_BUILD)/ref_iops.o $(RTL_BUILD)/iops.o
 	@mkdir -p $(@D)
 	$(VERILATOR) $(RTL_VFLAGS) --top-module $(RTL_TOP_$*) -Mdir $(@D) -o bench \
 	    hw/rtl/$(RTL_TOP_$*).sv $(CURDIR)/sim/tb_$*.cpp > $(@D)/build.log 2>&1 || (tail -30 $(@D)/build.log; exit 1)

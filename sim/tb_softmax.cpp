@@ -4,7 +4,9 @@
 // arriving with gaps and p taken with random back-pressure. The EXP2 table
 // goes in through the table port as the engine would load it.
 #include "Vmtx_softmax_row.h"
-#include "exp2_table.h"
+extern "C" {
+#include "engine/iops.h"
+}
 #include "ref_iops.h"
 #include "sim_util.h"
 
@@ -20,8 +22,11 @@ int main(int argc, char **argv)
 {
     mtxsim::Harness<Vmtx_softmax_row> h(argc, argv, "tb_softmax", 5000000);
     mtxsim::Rng rng(0x5eed0005);
+    int32_t table[256]; // the exporter's EXP2 section
+    mtx_exp2_table(table);
     uint32_t exp2[256];
-    mtx_sim_exp2_table(exp2);
+    for (int i = 0; i < 256; i++)
+        exp2[i] = (uint32_t)table[i];
     std::vector<Row> rows;
     rows.push_back({std::vector<int32_t>(64, 12345), 1 << 20, 20});
     rows.push_back({{-7}, 1 << 20, 20});
