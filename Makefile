@@ -213,3 +213,7 @@ clean:
 	rm -rf $(BUILD)
 
 -include $(DEPS)
+
+# RTL lint, benches and synthesis: rtl-test, lint, synth (hw/rtl, sim/).
+comma := ,
+include sim/rtl.mk

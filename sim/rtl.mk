@@ -1,0 +1,74 @@
+# sim/rtl.mk - RTL lint, Verilator benches and synthesis (included by the
+# top-level Makefile). Outputs under $(BUILD)/rtl and $(BUILD)/synth.
+#   make rtl-test   lint, build and run every bench (part of make test)
+#   make lint       verilator --lint-only -Wall on every hw/rtl file
+#   make synth      yosys synth_xilinx (UltraScale+) -> $(BUILD)/synth/report.json
+#   make rtl-test RTL_TRACE=1   debug build: benches accept +trace (FST)
+VERILATOR ?= verilator
+YOSYS     ?= yosys
+RTL_BUILD := $(BUILD)/rtl$(if $(RTL_TRACE),-trace)
+RTL_SRCS  := $(sort $(wildcard hw/rtl/*.sv))
+RTL_WAIVE := hw/rtl/lint_waivers.vlt
+RTL_VFLAGS = --cc --exe --build -O3 -j 2 -Wall --x-assign fast --x-initial fast \
+	$(if $(RTL_TRACE),--trace-fst) -y hw/rtl $(RTL_WAIVE) \
+	-CFLAGS "-O1 -I$(CURDIR)/sim -I$(CURDIR)/host" -LDFLAGS "$(CURDIR)/$(RTL_BUILD)/ref_iops.o $(CURDIR)/$(RTL_BUILD)/iops.o -lm"
+
+# Bench NAME: sim/tb_NAME.cpp driving top module RTL_TOP_NAME.
+RTL_BENCHES := requant isqrt udiv argmax softmax rmsnorm pe_array linear engine
+RTL_TOP_requant  := mtx_requant
+RTL_TOP_isqrt    := mtx_isqrt
+RTL_TOP_udiv     := mtx_udiv
+RTL_TOP_argmax   := mtx_argmax
+RTL_TOP_softmax  := mtx_softmax_row
+RTL_TOP_rmsnorm  := mtx_rmsnorm_row
+RTL_TOP_pe_array := mtx_pe_array
+RTL_TOP_linear   := mtx_linear
+RTL_TOP_engine   := mtx_engine
+RTL_BENCH_BINS := $(foreach b,$(RTL_BENCHES),$(RTL_BUILD)/tb_$(b)/bench)
+
+.PHONY: rtl-test lint synth
+
+ifeq ($(shell command -v $(VERILATOR) 2>/dev/null),)
+rtl-test lint:
+	@echo "$@: skipped: verilator not found"
+else
+lint:
+	@for f in $(RTL_SRCS); do \
+	    $(VERILATOR) --lint-only -Wall -y hw/rtl $(RTL_WAIVE) $$f || exit 1; \
+	done; echo "lint: $(words $(RTL_SRCS)) files clean"
+
+rtl-test: lint $(RTL_BENCH_BINS)
+	@for b in $(RTL_BENCHES); do $(RTL_BUILD)/tb_$$b/bench || exit 1; done
+endif
+
+# The reference: the golden model's primitives and the benches' adapter.
+$(RTL_BUILD)/ref_iops.o: sim/ref_iops.c sim/ref_iops.h host/engine/iops.h
+	@mkdir -p $(@D)
+	$(CC) -std=c11 -O2 -Wall -Wextra -Wshadow -Wstrict-prototypes -Werror -Ihost -c -o $@ $<
+
+$(RTL_BUILD)/iops.o: host/engine/iops.c host/engine/iops.h host/format/maxima.h
+	@mkdir -p $(@D)
+	$(CC) -std=c11 -O2 -Wall -Wextra -Wshadow -Wstrict-prototypes -Werror -Ihost -c -o $@ $<
+
+# One Verilator model per bench; rebuilt when any RTL file or the harness changes.
+$(RTL_BUILD)/tb_%/bench: sim/tb_%.cpp sim/sim_util.h sim/mem_model.h $(RTL_SRCS) $(RTL_WAIVE) $(RTL_BUILD)/ref_iops.o $(RTL_BUILD)/iops.o
+	@mkdir -p $(@D)
+	$(VERILATOR) $(RTL_VFLAGS) --top-module $(RTL_TOP_$*) -Mdir $(@D) -o bench \
+	    hw/rtl/$(RTL_TOP_$*).sv $(CURDIR)/sim/tb_$*.cpp > $(@D)/build.log 2>&1 || (tail -30 $(@D)/build.log; exit 1)
+
+SYNTH_TOPS ?= mtx_engine mtx_linear mtx_softmax_row mtx_rmsnorm_row mtx_requant mtx_argmax
+ifeq ($(shell command -v $(YOSYS) 2>/dev/null),)
+synth:
+	@echo "synth: skipped: yosys not found"
+else
+synth:
+	@mkdir -p $(BUILD)/synth
+	bash hw/synth/synth.sh "$(YOSYS)" $(BUILD)/synth "$(SYNTH_TOPS)" $(RTL_SRCS)
+endif
+
+# make test runs the RTL benches too, unless MTX_SUITES names suites without "rtl".
+ifeq ($(MTX_SUITES),)
+test: rtl-test
+else ifneq ($(filter rtl,$(subst $(comma), ,$(MTX_SUITES))),)
+test: rtl-test
+endif
