@@ -6,6 +6,7 @@
 
 #include "core/fsutil.h"
 #include "io/checkpoint.h"
+#include "model/gemm.h"
 #include "modular/modular.h"
 #include "modular/sweep.h"
 #include "testutil.h"
@@ -264,14 +265,17 @@ static void test_same_work_same_speed(void) {
     CU_ASSERT_EQUAL_FATAL(mtx_bundle_train_config(&m, "models/g2p-teacher", &t), MTX_OK);
     CU_ASSERT_EQUAL_FATAL(mtx_dataset_load(&d, &t, &m.model.cfg, "models/g2p-teacher"), MTX_OK);
     mtx_encoded s;
-    CU_ASSERT_EQUAL_FATAL(mtx_encoded_spread(&d.test, 300, &s), MTX_OK);
+    CU_ASSERT_EQUAL_FATAL(mtx_encoded_spread(&d.test, 256, &s), MTX_OK);
+    CU_ASSERT_EQUAL(s.n_groups, 256);
+    mtx_set_threads(1); /* one GEMM thread: no spinning pool competing with the rest of the machine */
     mtx_net nets[2];
     mtx_net_from_model(&nets[0], &m.model, NULL);
     nets[1] = nets[0];
     double wps[2] = { 0, 0 };
-    CU_ASSERT_EQUAL(mtx_sweep_time(nets, 2, &s, 5, wps), MTX_OK);
+    CU_ASSERT_EQUAL(mtx_sweep_time(nets, 2, &s, 9, wps), MTX_OK);
     const double gap = fabs(wps[0] - wps[1]) / fmax(wps[0], wps[1]);
-    if (!(gap < 0.10)) fprintf(stderr, "\n  same work: %.0f and %.0f words/s\n", wps[0], wps[1]);
+    if (!(gap < 0.10) || getenv("MTX_SHOW_TIMING"))
+        fprintf(stderr, "\n  same work: %.0f and %.0f words/s\n", wps[0], wps[1]);
     CU_ASSERT(wps[0] > 0 && gap < 0.10);
     mtx_encoded_free(&s);
     mtx_dataset_free(&d);

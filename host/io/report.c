@@ -178,7 +178,7 @@ static const char *row_colour(const mtx_report_row *r) {
 
 /* Fits the axes: WER to the in-scale rows, speed-up from 0 to the fastest row. */
 static frame fit_frame(const mtx_report_row *rows, int n, double base) {
-    frame f = { 70, 600, 60, 410, 0, 1, 0, 1 };
+    frame f = { 70, 600, 130, 450, 0, 1, 0, 1 };
     double lo = INFINITY, hi = -INFINITY, xmax = 1;
     for (int i = 0; i < n; i++) {
         xmax = fmax(xmax, rows[i].words_per_s / base);
@@ -216,8 +216,9 @@ static void svg_axes(sbuf *s, const frame *f, const char *title, double base) {
            (f->L + f->R) / 2, f->B + 36, (f->T + f->B) / 2, (f->T + f->B) / 2);
 }
 
-/* The frontier: rows marked pareto, joined in order of speed-up. */
-static void svg_frontier(sbuf *s, const frame *f, const mtx_report_row *rows, int n, double base) {
+/* The frontier: rows marked pareto, joined in order of speed-up (x, y:
+ * their plotted positions). */
+static void svg_frontier(sbuf *s, const mtx_report_row *rows, int n, const double *x, const double *y) {
     int *idx = malloc(sizeof(int) * (size_t)n), m = 0;
     if (!idx) {
         s->st = mtx_set_error(MTX_ERR_NOMEM, "report: out of memory");
@@ -230,39 +231,73 @@ static void svg_frontier(sbuf *s, const frame *f, const mtx_report_row *rows, in
             idx[at] = i;
         }
     if (m > 1) {
-        sb_add(s, "<polyline fill=\"none\" stroke=\"#888\" stroke-width=\"1.5\" stroke-dasharray=\"5,3\" points=\"");
-        for (int k = 0; k < m; k++)
-            sb_add(s, "%.1f,%.1f ", px(f, rows[idx[k]].words_per_s / base), py(f, rows[idx[k]].wer));
+        sb_add(s, "<polyline fill=\"none\" stroke=\"#555\" stroke-width=\"1.5\" stroke-dasharray=\"6,4\" points=\"");
+        for (int k = 0; k < m; k++) sb_add(s, "%.1f,%.1f ", x[idx[k]], y[idx[k]]);
         sb_add(s, "\"/>\n");
     }
     free(idx);
 }
 
-/* Places label text of width w near (x, y): the first of rings of
- * candidate positions inside the axes that overlaps no point and no label
- * placed so far (a leader line joins it when it is not next to its point). */
-static void svg_label(sbuf *s, const frame *f, box *taken, int *nt, double x, double y, const char *text) {
-    const double w = 6.0 * (double)strlen(text) + 2, h = 11;
+/* Label placement. Every point's box is taken before any label is placed;
+ * a label goes to the first of rings of candidate positions around its
+ * point that lies inside its region (the axes, or the band above them),
+ * overlaps no point or label placed so far, and has its own point nearer
+ * than any other. When none has, the first free position is taken and a
+ * leader line joins label and point. */
+typedef struct {
+    box *taken;
+    int nt;
+    const double *pxs, *pys; /* (n) point positions */
+    int n;
+} placer;
+
+/* Distance from point i to box b (0 inside). */
+static double box_dist(const placer *p, int i, const box *b) {
+    const double x = p->pxs[i], y = p->pys[i];
+    return hypot(fmax(b->x0 - x, fmax(0, x - b->x1)), fmax(b->y0 - y, fmax(0, y - b->y1)));
+}
+
+static int nearest_is(const placer *p, int own, const box *b) {
+    const double d = box_dist(p, own, b);
+    for (int i = 0; i < p->n; i++)
+        if (i != own && box_dist(p, i, b) < d) return 0;
+    return 1;
+}
+
+static int find_spot(const placer *p, const box *region, int own, double w, int need_nearest, box *out, int *ring_out) {
     static const double dir[8][2] = { { 1, -1 }, { 1, 1 }, { -1, -1 }, { -1, 1 }, { 0, -1 }, { 0, 1 }, { 1, 0 }, { -1, 0 } };
-    box best = { x + 6, y - 6 - h, x + 6 + w, y - 6 };
-    int found = 0, ring = 1;
-    for (ring = 1; ring <= 8 && !found; ring++)
-        for (int d = 0; d < 8 && !found; d++) {
-            double r = 6 + 10 * (ring - 1), cx = x + dir[d][0] * r, cy = y + dir[d][1] * r;
-            box b = { dir[d][0] > 0 ? cx : dir[d][0] < 0 ? cx - w : cx - w / 2, 0, 0, 0 };
+    const double h = 11, x = p->pxs[own], y = p->pys[own];
+    for (int ring = 1; ring <= 10; ring++)
+        for (int d = 0; d < 8; d++) {
+            double r = 6 + 9 * (ring - 1), cx = x + dir[d][0] * r, cy = y + dir[d][1] * r;
+            box b;
+            b.x0 = dir[d][0] > 0 ? cx : dir[d][0] < 0 ? cx - w : cx - w / 2;
             b.y0 = dir[d][1] < 0 ? cy - h : dir[d][1] > 0 ? cy : cy - h / 2;
             b.x1 = b.x0 + w;
             b.y1 = b.y0 + h;
-            if (b.x0 < f->L + 1 || b.x1 > f->R - 1 || b.y0 < f->T + 1 || b.y1 > f->B - 1) continue;
+            if (b.x0 < region->x0 || b.x1 > region->x1 || b.y0 < region->y0 || b.y1 > region->y1) continue;
             int clear = 1;
-            for (int k = 0; k < *nt && clear; k++) clear = !overlaps(&b, &taken[k]);
-            if (clear) best = b, found = 1;
+            for (int k = 0; k < p->nt && clear; k++) clear = !overlaps(&b, &p->taken[k]);
+            if (clear && (!need_nearest || nearest_is(p, own, &b))) {
+                *out = b;
+                *ring_out = ring;
+                return 1;
+            }
         }
-    if (found && ring > 2)
-        sb_add(s, "<line x1=\"%.1f\" y1=\"%.1f\" x2=\"%.1f\" y2=\"%.1f\" stroke=\"#aaa\" stroke-width=\"0.7\"/>\n", x, y,
-               fmin(fmax(x, best.x0), best.x1), fmin(fmax(y, best.y0), best.y1));
-    sb_add(s, "<text x=\"%.1f\" y=\"%.1f\" font-size=\"10\">%s</text>\n", best.x0 + 1, best.y1 - 2, text);
-    taken[(*nt)++] = best;
+    return 0;
+}
+
+static void svg_label(sbuf *s, placer *p, const box *region, int own, const char *text) {
+    const double w = 6.0 * (double)strlen(text) + 2, x = p->pxs[own], y = p->pys[own];
+    box b = { x + 6, y - 17, x + 6 + w, y - 6 };
+    int ring = 1;
+    const int nearest = find_spot(p, region, own, w, 1, &b, &ring);
+    if (!nearest && !find_spot(p, region, own, w, 0, &b, &ring)) ring = 1; /* crowded: overlap rather than lose it */
+    if (!nearest || ring > 2)
+        sb_add(s, "<line x1=\"%.1f\" y1=\"%.1f\" x2=\"%.1f\" y2=\"%.1f\" stroke=\"#999\" stroke-width=\"0.7\"/>\n", x, y,
+               fmin(fmax(x, b.x0), b.x1), fmin(fmax(y, b.y0), b.y1));
+    sb_add(s, "<text x=\"%.1f\" y=\"%.1f\" font-size=\"10\">%s</text>\n", b.x0 + 1, b.y1 - 2, text);
+    p->taken[p->nt++] = b;
 }
 
 static void svg_legend(sbuf *s, const frame *f) {
@@ -276,54 +311,96 @@ static void svg_legend(sbuf *s, const frame *f) {
     for (int i = 0; i < 4; i++, y += 20)
         sb_add(s, "<circle cx=\"%.0f\" cy=\"%.0f\" r=\"4\" fill=\"%s\"/><text x=\"%.0f\" y=\"%.0f\">%s</text>\n", x,
                y, items[i][0], x + 10, y + 4, items[i][1]);
-    sb_add(s, "<path d=\"M %.0f %.0f l -5 8 l 10 0 z\" fill=\"#d62728\"/><text x=\"%.0f\" y=\"%.0f\">above the "
-              "WER axis</text>\n<text x=\"%.0f\" y=\"%.0f\">(its WER written out)</text>\n",
+    sb_add(s, "<path d=\"M %.0f %.0f l -5 8 l 10 0 z\" fill=\"#d62728\"/><text x=\"%.0f\" y=\"%.0f\">WER above the axis</text>\n"
+              "<text x=\"%.0f\" y=\"%.0f\">(grey band; WER written out)</text>\n",
            x, y - 5, x + 10, y + 4, x + 10, y + 18);
     y += 40;
-    sb_add(s, "<line x1=\"%.0f\" y1=\"%.0f\" x2=\"%.0f\" y2=\"%.0f\" stroke=\"#888\" stroke-width=\"1.5\" "
-              "stroke-dasharray=\"5,3\"/><text x=\"%.0f\" y=\"%.0f\">Pareto frontier</text>\n"
+    sb_add(s, "<line x1=\"%.0f\" y1=\"%.0f\" x2=\"%.0f\" y2=\"%.0f\" stroke=\"#555\" stroke-width=\"1.5\" "
+              "stroke-dasharray=\"6,4\"/><text x=\"%.0f\" y=\"%.0f\">Pareto frontier (speed, WER)</text>\n"
               "<text x=\"%.0f\" y=\"%.0f\">labels: layer ratio</text>\n",
            x - 6, y, x + 6, y, x + 10, y + 4, x - 6, y + 26);
+}
+
+static int off_scale(const frame *f, const mtx_report_row *r) { return r->wer > f->yhi || r->wer < f->ylo; }
+
+/* Labels of the off-scale rows, in order of x, stacked in up to BAND_ROWS
+ * rows of the band, each in the lowest row where it clears the one before
+ * it; a leader line joins each to its marker. */
+enum { BAND_ROWS = 4 };
+static void svg_band_labels(sbuf *s, const box *band, const double *x, const double *y, char (*text)[64],
+                            const int *off, int n) {
+    double row_end[BAND_ROWS];
+    for (int k = 0; k < BAND_ROWS; k++) row_end[k] = -INFINITY;
+    int *order = malloc(sizeof(int) * (size_t)n), m = 0;
+    if (!order) {
+        s->st = mtx_set_error(MTX_ERR_NOMEM, "report: out of memory");
+        return;
+    }
+    for (int i = 0; i < n; i++)
+        if (off[i]) {
+            int at = m++;
+            while (at > 0 && x[order[at - 1]] > x[i]) order[at] = order[at - 1], at--;
+            order[at] = i;
+        }
+    for (int q = 0; q < m; q++) {
+        const int i = order[q];
+        const double w = 6.0 * (double)strlen(text[i]) + 2;
+        const double x0 = fmin(fmax(x[i] - w / 2, band->x0), band->x1 - w);
+        int k = 0;
+        while (k < BAND_ROWS - 1 && x0 < row_end[k] + 6) k++;
+        const double bx = fmax(x0, fmin(row_end[k] + 6, band->x1 - w)), by1 = band->y1 - 16 - 13.0 * k;
+        row_end[k] = bx + w;
+        sb_add(s, "<line x1=\"%.1f\" y1=\"%.1f\" x2=\"%.1f\" y2=\"%.1f\" stroke=\"#999\" stroke-width=\"0.7\"/>\n"
+                  "<text x=\"%.1f\" y=\"%.1f\" font-size=\"10\">%s</text>\n",
+               x[i], y[i] - 5, fmin(fmax(x[i], bx + 2), bx + w - 2), by1, bx + 1, by1 - 2, text[i]);
+    }
+    free(order);
 }
 
 mtx_status mtx_report_svg(const char *path, const char *title, const mtx_report_row *rows, int n) {
     mtx_status st = check_rows(rows, n);
     if (st) return st;
-    const double base = rows[0].words_per_s > 0 ? rows[0].words_per_s : 1, W = 820, H = 470;
+    const double base = rows[0].words_per_s > 0 ? rows[0].words_per_s : 1, W = 820, H = 510;
     const frame f = fit_frame(rows, n, base);
-    box *taken = malloc(sizeof(box) * 2 * (size_t)n);
-    if (!taken) return mtx_set_error(MTX_ERR_NOMEM, "report: out of memory");
+    const box axes = { f.L + 1, f.T + 1, f.R - 1, f.B - 1 }, band = { f.L + 1, f.T - 70, f.R - 1, f.T - 4 };
+    placer p = { malloc(sizeof(box) * 2 * (size_t)n), 0, NULL, NULL, n };
+    double *pxy = malloc(sizeof(double) * 2 * (size_t)n);
+    char (*text)[64] = malloc(sizeof *text * (size_t)n);
+    int *off = malloc(sizeof(int) * (size_t)n), any_off = 0;
     sbuf s = { 0 };
+    if (!p.taken || !pxy || !text || !off) s.st = mtx_set_error(MTX_ERR_NOMEM, "report: out of memory");
+    for (int i = 0; !s.st && i < n; i++) { /* off-scale rows sit in the band above the axes */
+        const mtx_report_row *r = &rows[i];
+        any_off |= off[i] = off_scale(&f, r);
+        pxy[i] = px(&f, r->words_per_s / base);
+        pxy[n + i] = off[i] ? band.y1 - 8 : py(&f, r->wer);
+        p.taken[p.nt++] = (box){ pxy[i] - 5, pxy[n + i] - 5, pxy[i] + 5, pxy[n + i] + 5 };
+        int w = off[i] ? snprintf(text[i], sizeof text[i], "%.2fx %s %.1f", r->ratio, r->kind, r->wer)
+                       : snprintf(text[i], sizeof text[i], "%.2fx", r->ratio);
+        if (w < 0 || (size_t)w >= sizeof text[i]) s.st = mtx_set_error(MTX_ERR_ARG, "report: row %d: label does not fit", i);
+    }
+    p.pxs = pxy;
+    p.pys = pxy + n;
     sb_add(&s, "<svg xmlns=\"http://www.w3.org/2000/svg\" width=\"%.0f\" height=\"%.0f\" font-family=\"sans-serif\" "
                "font-size=\"12\">\n<rect width=\"100%%\" height=\"100%%\" fill=\"white\"/>\n", W, H);
-    svg_axes(&s, &f, title, base);
-    svg_frontier(&s, &f, rows, n, base);
-    int nt = 0;
-    for (int i = 0; i < n; i++) { /* every point is taken before any label is placed */
-        double x = px(&f, rows[i].words_per_s / base), y = py(&f, rows[i].wer);
-        taken[nt++] = (box){ x - 5, y - 5, x + 5, y + 5 };
+    if (!s.st) svg_axes(&s, &f, title, base);
+    if (any_off)
+        sb_add(&s, "<rect x=\"%.0f\" y=\"%.0f\" width=\"%.0f\" height=\"%.0f\" fill=\"#f4f4f4\"/>\n"
+                   "<text x=\"%.0f\" y=\"%.0f\" text-anchor=\"end\">&gt; %g</text>\n",
+                   band.x0, band.y0, band.x1 - band.x0, band.y1 - band.y0, f.L - 6, (band.y0 + band.y1) / 2 + 4, f.yhi);
+    if (!s.st) svg_frontier(&s, rows, n, pxy, pxy + n);
+    for (int i = 0; i < n && !s.st; i++) {
+        if (off[i]) sb_add(&s, "<path d=\"M %.1f %.1f l -5 9 l 10 0 z\" fill=\"%s\"/>\n", pxy[i], pxy[n + i] - 5, row_colour(&rows[i]));
+        else sb_add(&s, "<circle cx=\"%.1f\" cy=\"%.1f\" r=\"4\" fill=\"%s\"/>\n", pxy[i], pxy[n + i], row_colour(&rows[i]));
     }
-    for (int i = 0; i < n; i++) {
-        const mtx_report_row *r = &rows[i];
-        double x = px(&f, r->words_per_s / base), y = py(&f, r->wer);
-        char text[64];
-        int w, off = r->wer > f.yhi || r->wer < f.ylo;
-        if (off) {
-            sb_add(&s, "<path d=\"M %.1f %.1f l -5 %d l 10 0 z\" fill=\"%s\"/>\n", x, y + (r->wer > f.yhi ? 1 : -1), r->wer > f.yhi ? 9 : -9,
-                   row_colour(r));
-            w = snprintf(text, sizeof text, "%.2fx %s: %.1f", r->ratio, r->kind, r->wer);
-        } else {
-            sb_add(&s, "<circle cx=\"%.1f\" cy=\"%.1f\" r=\"4\" fill=\"%s\"/>\n", x, y, row_colour(r));
-            w = snprintf(text, sizeof text, "%.2fx", r->ratio);
-        }
-        if (w < 0 || (size_t)w >= sizeof text) {
-            s.st = s.st ? s.st : mtx_set_error(MTX_ERR_ARG, "report: row %d: label does not fit", i);
-            break;
-        }
-        svg_label(&s, &f, taken, &nt, x, y, text);
-    }
-    svg_legend(&s, &f);
+    for (int i = 0; i < n && !s.st; i++)
+        if (!off[i]) svg_label(&s, &p, &axes, i, text[i]);
+    if (!s.st) svg_band_labels(&s, &band, pxy, pxy + n, text, off, n);
+    if (!s.st) svg_legend(&s, &f);
     sb_add(&s, "</svg>\n");
-    free(taken);
+    free(p.taken);
+    free(pxy);
+    free(text);
+    free(off);
     return sb_finish(&s, path, NULL);
 }

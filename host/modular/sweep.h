@@ -7,10 +7,10 @@
  * Costs of a row come from bank.h (mtx_assembly_ratio, _params, _latency)
  * for every kind of row. Accuracy is scored once per row on the scoring
  * words (the split, or a fixed sample spread evenly over it); speed is
- * measured afterwards on a timing sample, in interleaved passes over all
- * rows (pass p decodes every row once, alternating direction), and each
- * row's words/s is the median of its passes: drift in machine load then
- * touches every row alike instead of billing whichever row ran during it. */
+ * measured afterwards on a timing sample, interleaved: every chunk of the
+ * sample is decoded by every row back to back, and each row's words/s is
+ * the median of several such passes; drift in machine load then touches
+ * every row alike instead of billing whichever row ran during it. */
 #ifndef MTX_SWEEP_H
 #define MTX_SWEEP_H
 
@@ -86,9 +86,12 @@ void mtx_pareto_mark(const double *cost, const double *err, int n, int *on);
 /* rows[i].pareto by measured words/s (higher is better) against WER. */
 mtx_status mtx_sweep_mark_frontier(mtx_report_row *rows, int n);
 
-/* Measured decode speed of nets[0..n) on sample: `passes` interleaved passes
- * (even passes in row order, odd ones in reverse), wps[i] the median of row
- * i's words/s. */
+/* Measured decode speed of nets[0..n) on sample: `passes` passes; each pass
+ * goes through the sample in chunks of MTX_SWEEP_CHUNK words (one decoding
+ * batch) and decodes every chunk with every row back to back, in row order
+ * and in reverse by turns, so rows share whatever load the machine has at
+ * that moment. wps[i]: the median over passes of row i's words/s. */
+#define MTX_SWEEP_CHUNK 128
 mtx_status mtx_sweep_time(const mtx_net *nets, int n, const mtx_encoded *sample, int passes, double *wps);
 
 /* The first `words` groups of e as a view (no copy; all of e if words <= 0

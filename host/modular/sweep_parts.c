@@ -111,24 +111,39 @@ static int by_value(const void *a, const void *b) {
     return (x > y) - (x < y);
 }
 
+/* Groups [a, b) of e as a view: entry indices stay those of e. */
+static mtx_encoded group_range(const mtx_encoded *e, int a, int b) {
+    mtx_encoded v = *e;
+    v.group_start = e->group_start + a;
+    v.n_groups = b - a;
+    v.n = e->group_start[b] - e->group_start[a];
+    return v;
+}
+
 mtx_status mtx_sweep_time(const mtx_net *nets, int n, const mtx_encoded *sample, int passes, double *wps) {
     if (n < 1 || passes < 1 || passes > 1000) return mtx_set_error(MTX_ERR_ARG, "sweep: timing %d rows in %d passes", n, passes);
-    double *all = malloc(sizeof(double) * (size_t)n * (size_t)passes);
-    if (!all) return mtx_set_error(MTX_ERR_NOMEM, "sweep: out of memory for timings");
-    mtx_status st = MTX_OK;
+    double *sec = calloc((size_t)n * (size_t)passes, sizeof(double)), *words = calloc((size_t)n * (size_t)passes, sizeof(double));
+    mtx_status st = sec && words ? MTX_OK : mtx_set_error(MTX_ERR_NOMEM, "sweep: out of memory for timings");
     for (int p = 0; !st && p < passes; p++)
-        for (int k = 0; !st && k < n; k++) {
-            const int i = p % 2 ? n - 1 - k : k;
-            mtx_eval_result r;
-            st = mtx_eval_encoded(&nets[i], sample, 1, 1.0f, &r);
-            all[(size_t)i * (size_t)passes + (size_t)p] = r.seconds > 0 ? (double)r.words / r.seconds : 0;
+        for (int a = 0, c = 0; !st && a < sample->n_groups; a += MTX_SWEEP_CHUNK, c++) {
+            const int b = a + MTX_SWEEP_CHUNK < sample->n_groups ? a + MTX_SWEEP_CHUNK : sample->n_groups;
+            const mtx_encoded chunk = group_range(sample, a, b);
+            for (int k = 0; !st && k < n; k++) {
+                const int i = (p + c) % 2 ? n - 1 - k : k;
+                mtx_eval_result r;
+                st = mtx_eval_encoded(&nets[i], &chunk, 1, 1.0f, &r);
+                sec[(size_t)i * (size_t)passes + (size_t)p] += r.seconds;
+                words[(size_t)i * (size_t)passes + (size_t)p] += (double)r.words;
+            }
         }
     for (int i = 0; !st && i < n; i++) {
-        double *v = all + (size_t)i * (size_t)passes;
+        double *v = sec + (size_t)i * (size_t)passes, *w = words + (size_t)i * (size_t)passes;
+        for (int p = 0; p < passes; p++) v[p] = v[p] > 0 ? w[p] / v[p] : 0;
         qsort(v, (size_t)passes, sizeof *v, by_value);
         wps[i] = passes % 2 ? v[passes / 2] : 0.5 * (v[passes / 2 - 1] + v[passes / 2]);
     }
-    free(all);
+    free(sec);
+    free(words);
     return st;
 }
 
