@@ -251,6 +251,42 @@ static void test_report_text_json(void) {
     free(t);
 }
 
+/* (Breaking checked once: fitting the axis to every row fails this test.)
+ * The plot of a hand table: teacher (1000 words/s, WER 28), modular (2000,
+ * 30) and a pruned row (1500, 66). The WER axis is fitted to 28..30: padded
+ * by 0.5 to 27.5..30.5, ticks every 0.5 (a round step near 3 / 6); the pruned
+ * row lies above it, so it is drawn in the band with its WER written out;
+ * teacher and modular form the frontier (the pruned row is slower and worse
+ * than the modular one), one polyline of two points. */
+static void test_report_svg(void) {
+    char path[96];
+    snprintf(path, sizeof path, "/tmp/mtx_test_sweep_svg_%ld.svg", (long)getpid());
+    mtx_report_row r[3];
+    memset(r, 0, sizeof r);
+    r[0] = (mtx_report_row){ "teacher", 1.0, 6, 6, 2180, 30.0, 1000, 7, 28, 0, "t0", "t0" };
+    r[1] = (mtx_report_row){ "modular", 2.0, 3, 3, 956, 11.0, 2000, 8, 30, 0, "m2.0", "m2.0" };
+    r[2] = (mtx_report_row){ "pruned", 2.0, 3, 3, 956, 11.0, 1500, 40, 66, 0, "t0", "t0" };
+    CU_ASSERT_EQUAL_FATAL(mtx_sweep_mark_frontier(r, 3), MTX_OK);
+    CU_ASSERT(r[0].pareto && r[1].pareto && !r[2].pareto);
+    CU_ASSERT_EQUAL_FATAL(mtx_report_svg(path, "a <title> & more", r, 3), MTX_OK);
+    char *v = slurp(path);
+    CU_ASSERT_PTR_NOT_NULL_FATAL(v);
+    CU_ASSERT_PTR_NOT_NULL(strstr(v, ">27.5</text>"));
+    CU_ASSERT_PTR_NOT_NULL(strstr(v, ">30.5</text>"));
+    CU_ASSERT_PTR_NULL(strstr(v, ">31</text>"));
+    CU_ASSERT_PTR_NOT_NULL(strstr(v, ">&gt; 30.5</text>"));
+    CU_ASSERT_PTR_NOT_NULL(strstr(v, ">2.00x pruned 66.0</text>"));
+    CU_ASSERT_PTR_NOT_NULL(strstr(v, "a &lt;title&gt; &amp; more"));
+    const char *pl = strstr(v, "<polyline");
+    CU_ASSERT_TRUE(pl && !strstr(pl + 1, "<polyline"));
+    int pts = 0;
+    for (const char *q = pl ? strstr(pl, "points=\"") : NULL; q && *q && *q != '/'; q++) pts += *q == ',';
+    CU_ASSERT_EQUAL(pts, 2);
+    CU_ASSERT_PTR_NOT_NULL(strstr(v, "</svg>\n"));
+    free(v);
+    remove(path);
+}
+
 /* Two rows doing the same work (the shipped teacher twice, on 300 test words
  * of CMUdict) must time within 10% of each other. */
 static void test_same_work_same_speed(void) {
@@ -290,5 +326,6 @@ void mtx_suite_sweep(void) {
     CU_add_test(s, "fixed samples and prefixes of a split", test_samples);
     CU_add_test(s, "sweep.csv and frontier.csv exact; write errors", test_report_csv);
     CU_add_test(s, "text table and JSON rows", test_report_text_json);
+    CU_add_test(s, "sweep.svg: fitted WER axis, band above it, frontier", test_report_svg);
     CU_add_test(s, "two rows of the same work time within 10%", test_same_work_same_speed);
 }
