@@ -9,8 +9,10 @@
 #include <string.h>
 
 int mtx_bank_same_teacher(const mtx_bank *a, const mtx_bank *b) {
-    return a->teacher.n_params == b->teacher.n_params &&
-           !memcmp(&a->teacher.cfg, &b->teacher.cfg, sizeof a->teacher.cfg) &&
+    const mtx_model_config *x = &a->teacher.cfg, *y = &b->teacher.cfg; /* shapes; dropout may differ */
+    return a->teacher.n_params == b->teacher.n_params && x->d_model == y->d_model && x->d_ff == y->d_ff &&
+           x->num_heads == y->num_heads && x->num_layers == y->num_layers &&
+           x->num_decoder_layers == y->num_decoder_layers &&
            !memcmp(a->teacher.params, b->teacher.params, a->teacher.n_params * sizeof(float));
 }
 
