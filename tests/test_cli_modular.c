@@ -136,6 +136,20 @@ static void test_modular_pipeline(void) {
     CU_ASSERT_TRUE(v && has(v, "<svg") && has(v, "</svg>"));
     free(c);
     free(v);
+    /* make run's sweep: a fixed sample, no pruned* search (the plain pruned rows stay) */
+    r = RUN("sweep", "--model", bank, "--dev-words", "5", "--sample", "3", "--no-pruned", "--speed-passes", "1",
+            "--out", sweep_dir, "--json");
+    if (r.status != 0) show("sweep --sample --no-pruned", &r);
+    CU_ASSERT_EQUAL(r.status, 0);
+    CU_ASSERT_TRUE(has(r.out, "\"kind\":\"pruned\"") && !has(r.out, "pruned*"));
+    run_free(&r);
+    snprintf(csv, sizeof csv, "%s/sweep.txt", sweep_dir);
+    c = slurp(csv);
+    CU_ASSERT_TRUE(c && has(c, "kind ") && has(c, "teacher "));
+    free(c);
+    r = RUN("sweep", "--model", bank, "--sample", "0");
+    CU_ASSERT_TRUE(r.status == 2 && one_line(r.err) && has(r.err, "--sample"));
+    run_free(&r);
 }
 
 /* The shipped teacher and bank on the real CMUdict test split (greedy, one

@@ -82,9 +82,34 @@ static void test_multiple_references(void) {
               s.word_errors == before.word_errors);
 }
 
+/* Four words with CMUdict-style alternative pronunciations, scored by hand:
+ *   either  refs IY DH ER | AY DH ER, hyp AY DH AH: distances 2, 1 -> 1 error of 3, word wrong
+ *   route   refs R UW T | R AW T,     hyp R AW T:   distances 1, 0 -> 0 of 3, word right
+ *   data    refs D EY T AH | D AE T AH | D AA T AH, hyp D EY T: 1, 2, 2 -> 1 of 4, word wrong
+ *   cats    refs K AE T | K AE T S,   hyp K AE T S IH: 2, 1 -> 1 of 4 (the longer, closer ref), wrong
+ * PER = (1 + 0 + 1 + 1) / (3 + 3 + 4 + 4) = 3 / 14 = 21.43%, WER = 3 / 4 = 75%. */
+static void test_multi_reference_corpus(void) {
+    enum { IY = 1, DH, ER, AY, AH, R, UW, T, AW, D, EY, AE, AA, K, S, IH };
+    const int32_t e1[] = { IY, DH, ER }, e2[] = { AY, DH, ER }, eh[] = { AY, DH, AH };
+    const int32_t r1[] = { R, UW, T }, r2[] = { R, AW, T }, rh[] = { R, AW, T };
+    const int32_t d1[] = { D, EY, T, AH }, d2[] = { D, AE, T, AH }, d3[] = { D, AA, T, AH }, dh[] = { D, EY, T };
+    const int32_t c1[] = { K, AE, T }, c2[] = { K, AE, T, S }, ch[] = { K, AE, T, S, IH };
+    const int32_t *er[] = { e1, e2 }, *rr[] = { r1, r2 }, *dr[] = { d1, d2, d3 }, *cr[] = { c1, c2 };
+    const int el[] = { 3, 3 }, rl[] = { 3, 3 }, dl[] = { 4, 4, 4 }, cl[] = { 3, 4 };
+    mtx_score s = {0};
+    CU_ASSERT_EQUAL(mtx_score_add(&s, eh, 3, er, el, 2), MTX_OK);
+    CU_ASSERT_EQUAL(mtx_score_add(&s, rh, 3, rr, rl, 2), MTX_OK);
+    CU_ASSERT_EQUAL(mtx_score_add(&s, dh, 3, dr, dl, 3), MTX_OK);
+    CU_ASSERT_EQUAL(mtx_score_add(&s, ch, 5, cr, cl, 2), MTX_OK);
+    CU_ASSERT(s.errors == 3 && s.ref_len == 14 && s.words == 4 && s.word_errors == 3);
+    CU_ASSERT_DOUBLE_EQUAL(mtx_score_per(&s), 300.0 / 14.0, 1e-9);
+    CU_ASSERT_DOUBLE_EQUAL(mtx_score_wer(&s), 75.0, 1e-12);
+}
+
 void mtx_suite_metrics(void) {
     CU_pSuite s = CU_add_suite("metrics", NULL, NULL);
     CU_add_test(s, "edit distance hand cases", test_edit_distance);
     CU_add_test(s, "PER/WER with one reference", test_single_reference);
     CU_add_test(s, "PER/WER with several references, ties, exact second", test_multiple_references);
+    CU_add_test(s, "PER/WER of a hand-scored multi-reference corpus", test_multi_reference_corpus);
 }

@@ -1,5 +1,6 @@
 /* assemble.c - strategies and materialisation of assemblies (see assemble.h). */
 #include "modular/assemble.h"
+#include "modular/sweep.h"
 
 #include <math.h>
 #include <stdio.h>
@@ -88,12 +89,7 @@ mtx_status mtx_assembly_score_on(const mtx_bank *b, const mtx_assembly *a, const
     mtx_net net;
     mtx_status st = mtx_bank_net(b, a, &net, NULL, NULL);
     if (st) return st;
-    /* restrict to the first max_words groups: a prefix view of the data */
-    mtx_encoded view = *data;
-    if (max_words > 0 && max_words < data->n_groups) {
-        view.n_groups = max_words;
-        view.n = data->group_start[max_words];
-    }
+    const mtx_encoded view = mtx_encoded_prefix(data, max_words);
     mtx_eval_result r;
     st = mtx_eval_encoded(&net, &view, 1, 1.0f, &r);
     if (st) return st;
@@ -238,13 +234,14 @@ mtx_status mtx_assembly_search_all(const mtx_bank *b, const mtx_encoded *dev, in
         s[i].latency = mtx_assembly_latency(b, &all[i], lens->src_len, lens->tgt_len);
         s[i].params = mtx_assembly_params(b, &all[i]);
     }
-    for (int i = 0; !st && i < na; i++) {
-        s[i].pareto = 1;
-        for (int k = 0; k < na && s[i].pareto; k++)
-            if (k != i && s[k].latency <= s[i].latency && s[k].wer <= s[i].wer &&
-                (s[k].latency < s[i].latency || s[k].wer < s[i].wer))
-                s[i].pareto = 0;
-    }
+    double *lat = st ? NULL : malloc(sizeof(double) * 2 * (size_t)na), *wer = lat ? lat + na : NULL;
+    int *on = lat ? malloc(sizeof(int) * (size_t)na) : NULL;
+    if (!st && !on) st = mtx_set_error(MTX_ERR_NOMEM, "out of memory");
+    for (int i = 0; !st && i < na; i++) lat[i] = s[i].latency, wer[i] = s[i].wer;
+    if (!st) mtx_pareto_mark(lat, wer, na, on);
+    for (int i = 0; !st && i < na; i++) s[i].pareto = on[i];
+    free(lat);
+    free(on);
     free(all);
     if (st) {
         free(s);
