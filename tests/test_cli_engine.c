@@ -154,10 +154,43 @@ static void test_split_json(void) {
     run_free(&r);
 }
 
+/* --sample N scores N words spread over the split (the sweep's fixed-sample
+ * rule), refuses to be combined with --limit, and needs --split. Checked by
+ * reading the prefix instead of the spread: the two 3-word samples then
+ * agree and the assertion on them differing fails. */
+static void test_split_sample(void) {
+    CU_ASSERT_FATAL(g_exported);
+    run_result a = RUN("run", "--backend", "ref", "--image", g_img, "--ratio", "6", "--split", "test", "--sample", "3",
+                       "--json");
+    run_result b = RUN("run", "--backend", "ref", "--image", g_img, "--ratio", "6", "--split", "test", "--limit", "3",
+                       "--json");
+    CU_ASSERT_EQUAL_FATAL(a.status, 0);
+    CU_ASSERT_EQUAL_FATAL(b.status, 0);
+    cJSON *ja = parse_one_object(a.out), *jb = parse_one_object(b.out);
+    CU_ASSERT_FATAL(ja != NULL && jb != NULL);
+    CU_ASSERT_EQUAL(num(ja, "words"), 3);
+    /* the first three test words all start with the same letters; a spread
+     * sample reaches the end of the alphabet, so the scores differ */
+    CU_ASSERT(num(ja, "per") != num(jb, "per") || num(ja, "wer") != num(jb, "wer"));
+    cJSON_Delete(ja);
+    cJSON_Delete(jb);
+    run_free(&a);
+    run_free(&b);
+    run_result r = RUN("run", "--backend", "ref", "--image", g_img, "--ratio", "6", "--split", "test", "--sample", "3",
+                       "--limit", "3");
+    CU_ASSERT_EQUAL(r.status, 2);
+    CU_ASSERT(has(r.err, "--limit or --sample"));
+    run_free(&r);
+    r = RUN("run", "--backend", "ref", "--image", g_img, "--ratio", "6", "--sample", "3", "hello");
+    CU_ASSERT_EQUAL(r.status, 2);
+    run_free(&r);
+}
+
 void mtx_suite_cli_engine(void) {
     CU_pSuite s = CU_add_suite("cli_engine", suite_init, cli_suite_clean);
     CU_add_test(s, "export a bank: ratio plans, a named tiling, errors", test_export_bank);
     CU_add_test(s, "run --plans rotates plans per batch over one image", test_rotation);
     CU_add_test(s, "run error paths and messages", test_run_errors);
     CU_add_test(s, "run --split --json --compare", test_split_json);
+    CU_add_test(s, "run --split --sample: a spread sample", test_split_sample);
 }

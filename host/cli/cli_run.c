@@ -7,6 +7,7 @@
 #include "eval/eval.h"
 #include "model/gemm.h"
 #include "modular/modular.h"
+#include "modular/sweep.h"
 
 #include <libgen.h>
 #include <math.h>
@@ -18,7 +19,7 @@ static const char run_help[] =
     "usage: modtx run --backend NAME --image FILE (--plan FILE | --ratio R | --plans F1,F2,...)\n"
     "                 [--batch N] [--verbose] [--xclbin FILE [--device N]] [WORD...]\n"
     "       modtx run --backend NAME --image FILE (--plan FILE | --ratio R) --split dev|test\n"
-    "                 [--limit N] [--json] [--compare]\n"
+    "                 [--limit N | --sample N] [--json] [--compare]\n"
     "\n"
     "Runs an exported model (modtx export) on an integer engine: the image is\n"
     "loaded once, each batch of up to N words (default 64) runs with a plan.\n"
@@ -27,8 +28,9 @@ static const char run_help[] =
     "beside the image). Words come from the arguments or stdin (one per line) and\n"
     "print as `modtx predict` prints them: word<TAB>PH PH ...; a word that cannot\n"
     "be transcribed gets a one-line error and the exit status is 1.\n"
-    "--split scores the first N words (default all) of a split of the data the\n"
-    "model was trained on (the manifest's provenance) and prints PER, WER and\n"
+    "--split scores a split of the data the model was trained on (the\n"
+    "manifest's provenance): all of it, its first N words (--limit N) or N words\n"
+    "spread evenly over it (--sample N, the sweep's fixed sample), and prints PER, WER and\n"
     "words/s (one JSON object with --json); --compare adds the fp32 model of the\n"
     "same assembly on the same words. --xclbin (backend xrt) is the kernel's\n"
     "xclbin and --device the card's index (default 0; docs/deploy.md).\n"
@@ -228,10 +230,13 @@ static mtx_status fp32_score(const runner *r, const mtx_manifest *m, const mtx_e
     return st;
 }
 
-static int score_split(runner *r, const char *split, long limit, int json, int compare, const char *backend) {
+static int score_split(runner *r, const char *split, long limit, long sample, int json, int compare,
+                       const char *backend) {
     mtx_manifest m;
     mtx_dataset d;
+    mtx_encoded spread;
     memset(&d, 0, sizeof d);
+    memset(&spread, 0, sizeof spread);
     mtx_status st = mtx_manifest_load(r->dir, &m);
     mtx_model_config cfg = mtx_model_config_default();
     cfg.max_source_positions = (int)r->im.dims.Ps;
@@ -243,6 +248,10 @@ static int score_split(runner *r, const char *split, long limit, int json, int c
     if (!st && limit > 0 && view.n_groups > limit) {
         view.n_groups = (int)limit;
         view.n = view.group_start[limit];
+    }
+    if (!st && sample > 0) {
+        st = mtx_encoded_spread(&view, (int)sample, &spread);
+        if (!st) view = spread;
     }
     int32_t *in = st ? NULL : calloc((size_t)view.n_groups + 1, sizeof(int32_t) * MTX_IO_STRIDE);
     int32_t *out = st ? NULL : calloc((size_t)view.n_groups + 1, sizeof(int32_t) * MTX_IO_STRIDE);
@@ -279,6 +288,7 @@ static int score_split(runner *r, const char *split, long limit, int json, int c
     free(in);
     free(out);
     free(grp);
+    mtx_encoded_free(&spread);
     mtx_dataset_free(&d);
     if (st) return mtx_fail("run");
     const double wps = secs > 0 ? n / secs : 0;
@@ -299,7 +309,7 @@ static int score_split(runner *r, const char *split, long limit, int json, int c
 
 int mtx_cmd_run(int argc, char **argv) {
     const char *backend = NULL, *image = NULL, *plan = NULL, *ratio = NULL, *plans = NULL, *batch_s = "64";
-    const char *split = NULL, *limit_s = NULL, *xclbin = NULL, *device_s = "0";
+    const char *split = NULL, *limit_s = NULL, *sample_s = NULL, *xclbin = NULL, *device_s = "0";
     int verbose = 0, json = 0, compare = 0;
     char help[2048];
     snprintf(help, sizeof help, "%s (this build: %s).\n", run_help, mtx_device_backends());
@@ -309,8 +319,9 @@ int mtx_cmd_run(int argc, char **argv) {
                              { "--ratio", &ratio, NULL }, { "--plans", &plans, NULL }, { "--batch", &batch_s, NULL },
                              { "--verbose", NULL, &verbose }, { "--split", &split, NULL },
                              { "--limit", &limit_s, NULL }, { "--json", NULL, &json }, { "--compare", NULL, &compare },
-                             { "--xclbin", &xclbin, NULL }, { "--device", &device_s, NULL } };
-    int r = pos ? mtx_parse_opts(argc, argv, opts, 13, help, pos, argc, &npos) : 2;
+                             { "--xclbin", &xclbin, NULL }, { "--device", &device_s, NULL },
+                             { "--sample", &sample_s, NULL } };
+    int r = pos ? mtx_parse_opts(argc, argv, opts, 14, help, pos, argc, &npos) : 2;
     if (r) {
         free(pos);
         return r == 1 ? 0 : 2;
@@ -320,12 +331,14 @@ int mtx_cmd_run(int argc, char **argv) {
     else if ((plan != NULL) + (ratio != NULL) + (plans != NULL) != 1) usage = "give exactly one of --plan, --ratio and --plans";
     else if (split && strcmp(split, "dev") && strcmp(split, "test")) usage = "--split must be dev or test";
     else if (split && (plans || npos)) usage = "--split scores one plan (--plan or --ratio) and takes no words";
-    else if (!split && (json || compare || limit_s)) usage = "--json, --compare and --limit go with --split";
+    else if (!split && (json || compare || limit_s || sample_s)) usage = "--json, --compare, --limit and --sample go with --split";
+    else if (limit_s && sample_s) usage = "give --limit or --sample, not both";
     long batch = mtx_opt_int("run", "--batch", batch_s, 1, MTX_MAX_BATCH);
     long limit = limit_s ? mtx_opt_int("run", "--limit", limit_s, 1, 100000000) : 0;
+    long sample = sample_s ? mtx_opt_int("run", "--sample", sample_s, 1, 100000000) : 0;
     long device = mtx_opt_int("run", "--device", device_s, 0, 255);
     if (usage) fprintf(stderr, "modtx run: %s (see --help)\n", usage);
-    if (usage || batch < 0 || limit < 0 || device < 0) {
+    if (usage || batch < 0 || limit < 0 || sample < 0 || device < 0) {
         free(pos);
         return 2;
     }
@@ -341,7 +354,7 @@ int mtx_cmd_run(int argc, char **argv) {
     rn->batch = (int)batch;
     int status;
     if (split) {
-        status = score_split(rn, split, limit, json, compare, backend);
+        status = score_split(rn, split, limit, sample, json, compare, backend);
     } else {
         word_list w = { NULL, 0, 0 };
         int oom = 0;
