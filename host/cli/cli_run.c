@@ -65,8 +65,8 @@ static mtx_status add_plan_file(runner *r, const char *name) {
     if (!strchr(name, '/') && !mtx_file_exists(name)) {
         mtx_status st = mtx_path_join(path, MTX_PATH_MAX, r->dir, name);
         if (st) return st;
-    } else {
-        snprintf(path, MTX_PATH_MAX, "%s", name);
+    } else if (snprintf(path, MTX_PATH_MAX, "%s", name) >= MTX_PATH_MAX) {
+        return mtx_set_error(MTX_ERR_ARG, "plan path longer than %d bytes: '%.40s...'", MTX_PATH_MAX - 1, name);
     }
     int i = r->n_plans;
     mtx_status st = mtx_plan_load(path, &r->im, &r->plan[i], &r->plan_bytes[i], &r->plan_len[i]);
@@ -93,8 +93,11 @@ static mtx_status plan_of_ratio(runner *r, const char *ratio_s) {
 
 static mtx_status runner_open(runner *r, const char *backend, const char *image, const char *plan,
                               const char *ratio, const char *plans, const mtx_device_opts *o) {
-    char tmp[MTX_PATH_MAX], path[MTX_PATH_MAX];
-    snprintf(tmp, sizeof tmp, "%s", image);
+    char tmp[MTX_PATH_MAX], path[MTX_PATH_MAX], list[4096];
+    if (snprintf(tmp, sizeof tmp, "%s", image) >= (int)sizeof tmp)
+        return mtx_set_error(MTX_ERR_ARG, "image path longer than %zu bytes: '%.40s...'", sizeof tmp - 1, image);
+    if (plans && snprintf(list, sizeof list, "%s", plans) >= (int)sizeof list)
+        return mtx_set_error(MTX_ERR_ARG, "--plans longer than %zu bytes", sizeof list - 1);
     snprintf(r->dir, sizeof r->dir, "%s", dirname(tmp));
     mtx_status st = mtx_image_load(image, &r->img, &r->img_bytes, &r->im);
     if (!st) st = mtx_path_join(path, sizeof path, r->dir, "source_vocab.txt");
@@ -107,8 +110,6 @@ static mtx_status runner_open(runner *r, const char *backend, const char *image,
     if (!st && plan) st = add_plan_file(r, plan);
     if (!st && ratio) st = plan_of_ratio(r, ratio);
     if (!st && plans) {
-        char list[4096];
-        snprintf(list, sizeof list, "%s", plans);
         for (char *save = NULL, *tok = strtok_r(list, ",", &save); !st && tok; tok = strtok_r(NULL, ",", &save))
             st = add_plan_file(r, tok);
     }
@@ -137,7 +138,8 @@ typedef struct {
     int n, cap;
 } word_list;
 
-static int push_word(word_list *w, const char *s) {
+static int push_word(void *ctx, const char *s) {
+    word_list *w = ctx;
     if (w->n == w->cap) {
         int cap = w->cap ? 2 * w->cap : 256;
         char **p = realloc(w->word, sizeof(char *) * (size_t)cap);
@@ -344,17 +346,10 @@ int mtx_cmd_run(int argc, char **argv) {
         status = score_split(rn, split, limit, json, compare, backend);
     } else {
         word_list w = { NULL, 0, 0 };
-        int oom = 0;
-        for (int i = 0; i < npos; i++) oom |= push_word(&w, pos[i]);
-        char line[4096];
-        while (!npos && !oom && fgets(line, sizeof line, stdin)) {
-            size_t n = strlen(line);
-            while (n && (line[n - 1] == '\n' || line[n - 1] == '\r' || line[n - 1] == ' ' || line[n - 1] == '\t')) line[--n] = 0;
-            char *s = line;
-            while (*s == ' ' || *s == '\t') s++;
-            if (*s) oom |= push_word(&w, s);
-        }
-        status = oom ? (fprintf(stderr, "modtx run: out of memory\n"), 1) : transcribe(rn, &w);
+        int oom = 0, bad = 0;
+        for (int i = 0; i < npos && !oom; i++) oom = push_word(&w, pos[i]);
+        if (!npos) oom = mtx_cli_read_words(stdin, "run", push_word, &w, &bad);
+        status = oom ? (fprintf(stderr, "modtx run: out of memory\n"), 1) : transcribe(rn, &w) | (bad > 0);
         for (int i = 0; i < w.n; i++) free(w.word[i]);
         free(w.word);
     }
