@@ -197,11 +197,8 @@ static int transcribe(runner *r, word_list *w) {
 
 /* The fp32 model of the plan's assembly (from the manifest's source) on the same words. */
 static mtx_status fp32_score(const runner *r, const mtx_manifest *m, const mtx_encoded *view, mtx_score *out) {
-    char tiling[512], *bar;
+    char tiling[512];
     mtx_plan_tiling(&r->plan[0], tiling, sizeof tiling);
-    bar = strstr(tiling, " | ");
-    if (!bar) return mtx_set_error(MTX_ERR_FORMAT, "plan tiling '%s' has no stack separator", tiling);
-    *bar = 0;
     char *kind = mtx_recorded_provenance(m->source, "kind");
     const int is_bank = kind && !strcmp(kind, "bank");
     free(kind);
@@ -213,9 +210,8 @@ static mtx_status fp32_score(const runner *r, const mtx_manifest *m, const mtx_e
     mtx_net net;
     if (!st && is_bank) {
         mtx_assembly a;
-        memset(&a, 0, sizeof a);
-        st = mtx_tiling_parse(tiling, &a.enc);
-        if (!st) st = mtx_tiling_parse(bar + 3, &a.dec);
+        st = mtx_assembly_parse(&bd.bank, tiling, &a);
+        if (st) st = mtx_set_error(st, "plan %s in the bank %s: %s", tiling, m->source, mtx_last_error());
         if (!st) st = mtx_bank_net(&bd.bank, &a, &net, NULL, NULL);
     } else if (!st) {
         mtx_net_from_model(&net, &plain.model, NULL);

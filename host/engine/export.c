@@ -57,23 +57,8 @@ static void teacher_assembly(const mtx_model_config *c, mtx_assembly *a) {
 
 /* "ENC | DEC" into an assembly valid for the bank (the syntax of `modtx assemble --tiling`). */
 static mtx_status parse_tiling(const mtx_bank *b, const char *s, mtx_assembly *a) {
-    const char *bar = strchr(s, '|');
-    if (!bar || strchr(bar + 1, '|'))
-        return mtx_set_error(MTX_ERR_ARG, "--tiling must be \"ENCODER | DECODER\" (one '|'), got '%s'", s);
-    char enc[512];
-    size_t n = (size_t)(bar - s);
-    if (n >= sizeof enc) return mtx_set_error(MTX_ERR_ARG, "--tiling: encoder tiling too long");
-    memcpy(enc, s, n);
-    enc[n] = 0;
-    const mtx_model_config *c = &b->teacher.cfg;
-    memset(a, 0, sizeof *a);
-    mtx_status st = mtx_tiling_parse(enc, &a->enc);
-    if (!st) st = mtx_tiling_validate(&a->enc, c->num_layers, b->gran, b->n_gran);
-    if (st) return mtx_set_error(st, "--tiling: encoder: %s", mtx_last_error());
-    st = mtx_tiling_parse(bar + 1, &a->dec);
-    if (!st) st = mtx_tiling_validate(&a->dec, c->num_decoder_layers, b->gran, b->n_gran);
-    if (st) return mtx_set_error(st, "--tiling: decoder: %s", mtx_last_error());
-    return MTX_OK;
+    mtx_status st = mtx_assembly_parse(b, s, a);
+    return st ? mtx_set_error(st, "--tiling: %s", mtx_last_error()) : MTX_OK;
 }
 
 /* The sweep's tiling for a ratio from BANK/sweep/sweep.csv (teacher and
