@@ -64,9 +64,10 @@ test: $(BUILD)/test_modtx $(BUILD)/modtx
 	bash tests/scripts/check_sizes.sh
 	MTX_BIN=$(BUILD)/modtx OPENBLAS_NUM_THREADS=2 $(BUILD)/test_modtx
 
-# The same suites under AddressSanitizer and UndefinedBehaviorSanitizer.
+# The same suites under AddressSanitizer and UndefinedBehaviorSanitizer, in
+# build/asan or in the BUILD given on the command line.
 asan:
-	$(MAKE) BUILD=build/asan OPT="-O1 -g -fsanitize=address,undefined -fno-omit-frame-pointer -fno-sanitize-recover=all" \
+	$(MAKE) BUILD=$(if $(filter command line,$(origin BUILD)),$(BUILD),build/asan) OPT="-O1 -g -fsanitize=address,undefined -fno-omit-frame-pointer -fno-sanitize-recover=all" \
 	    LDFLAGS="-fsanitize=address,undefined" test
 
 # Install the Debian packages the project needs (run as root).

@@ -16,7 +16,6 @@
 #include <string.h>
 #include <unistd.h>
 
-#define FIXTURE "tests/fixtures/words20.dict"
 
 static char g_root[64]; /* a fresh directory per test */
 static mtx_vocab g_sv, g_tv;
@@ -29,7 +28,7 @@ static int setup(void) {
     snprintf(g_root, sizeof g_root, "/tmp/mtx_bankio_XXXXXX");
     if (!mkdtemp(g_root)) return -1;
     mtx_corpus c;
-    if (mtx_corpus_load(FIXTURE, &c)) return -1;
+    if (mtx_corpus_load(MTX_TEST_WORDS20, &c)) return -1;
     mtx_status st = mtx_vocab_build_source(&c, &g_sv);
     if (!st) st = mtx_vocab_build_target(&c, &g_tv);
     mtx_corpus_free(&c);

@@ -163,7 +163,51 @@ static void test_manifest(void) {
     const char *v2 = "{\"format_version\":2}";
     CU_ASSERT_EQUAL_FATAL(mtx_write_file_atomic(path, v2, strlen(v2)), MTX_OK);
     CU_ASSERT_EQUAL(mtx_manifest_load(g_out2, &m), MTX_ERR_FORMAT);
-    CU_ASSERT(strstr(mtx_last_error(), "format_version 2") != NULL);
+    CU_ASSERT(strstr(mtx_last_error(), "format_version: 2") != NULL);
+}
+
+/* Hostile manifests, each a one-line error naming the field (or the byte).
+ * Each case was checked against the reader it replaced: it took 1.5 as
+ * version 1, bytes after the JSON as nothing, a NUL byte or NaN as "not a
+ * JSON object", an empty or two-line plan name as a name, and named fields
+ * without their path (every case but the first then fails). */
+static void test_manifest_hostile(void) {
+    static const char head[] = "{\"format_version\":1,\"source_model\":\"/x\",\"data\":{\"data\":\"\","
+                               "\"train\":\"\",\"dev\":\"\",\"test\":\"\"},\"cost_src_len\":7,"
+                               "\"cost_tgt_steps\":8,\"plans\":[{\"file\":\"1.00x.plan\",\"ratio\":1,"
+                               "\"tiling\":\"t0 | t0\",\"macs_per_word\":1,\"weight_bytes_per_word\":1}";
+    static const struct { const char *tail, *want; } cases[] = {
+        { "]}", NULL },
+        { ",{\"file\":\"a\\nb\"}]}", "plans[1].file: 'a?b' is not a plain name" },
+        { ",{\"file\":\"\"}]}", "plans[1].file: '' is not a plain name" },
+        { ",7]}", "plans[1]: not an object" },
+        { ",{\"file\":\"x.plan\",\"ratio\":NaN}]}", "not valid JSON (at byte" },
+        { ",{\"file\":\"x.plan\",\"ratio\":\"2\"}]}", "plans[1].ratio: missing or not a number" },
+        { ",{\"file\":\"x.plan\",\"ratio\":2,\"tiling\":\"\",\"macs_per_word\":1.5}]}",
+          "plans[1].macs_per_word: 1.5 is not an integer" },
+        { "]} x", "bytes after the JSON" },
+    };
+    char path[256], text[1024];
+    snprintf(path, sizeof path, "%s/manifest.json", g_out2);
+    mtx_manifest m;
+    for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
+        int n = snprintf(text, sizeof text, "%s%s", head, cases[i].tail);
+        CU_ASSERT_EQUAL_FATAL(mtx_write_file_atomic(path, text, (size_t)n), MTX_OK);
+        mtx_status st = mtx_manifest_load(g_out2, &m);
+        CU_ASSERT_EQUAL(st, cases[i].want ? MTX_ERR_FORMAT : MTX_OK);
+        if (!cases[i].want) continue;
+        CU_ASSERT(strstr(mtx_last_error(), cases[i].want) != NULL && strchr(mtx_last_error(), '\n') == NULL);
+        if (!strstr(mtx_last_error(), cases[i].want)) fprintf(stderr, "case %zu: %s\n", i, mtx_last_error());
+    }
+    /* a NUL byte (a string would end there) and a version that is no integer */
+    static const char with_nul[] = "{\"format_version\":1,\"source_model\":\"/x\0y\"}";
+    CU_ASSERT_EQUAL_FATAL(mtx_write_file_atomic(path, with_nul, sizeof with_nul - 1), MTX_OK);
+    CU_ASSERT_EQUAL(mtx_manifest_load(g_out2, &m), MTX_ERR_FORMAT);
+    CU_ASSERT(strstr(mtx_last_error(), "a NUL byte at byte 38") != NULL);
+    const char *v15 = "{\"format_version\":1.5}";
+    CU_ASSERT_EQUAL_FATAL(mtx_write_file_atomic(path, v15, strlen(v15)), MTX_OK);
+    CU_ASSERT_EQUAL(mtx_manifest_load(g_out2, &m), MTX_ERR_FORMAT);
+    CU_ASSERT(strstr(mtx_last_error(), "format_version: 1.5 is not an integer") != NULL);
 }
 
 void mtx_suite_export(void) {
@@ -171,4 +215,5 @@ void mtx_suite_export(void) {
     CU_add_test(s, "plain model: 1.00x.plan, image sections equal the quantizer's", test_plain_model_round_trip);
     CU_add_test(s, "export is byte-reproducible", test_reproducible);
     CU_add_test(s, "manifest read back; hostile manifests refused", test_manifest);
+    CU_add_test(s, "hostile manifests: one line naming the field or byte", test_manifest_hostile);
 }

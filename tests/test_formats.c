@@ -20,7 +20,6 @@
 #include <string.h>
 #include <unistd.h>
 
-#define FIXTURE "tests/fixtures/words20.dict"
 
 static char g_dir[] = "/tmp/mtx_formats_XXXXXX";
 
@@ -131,11 +130,7 @@ static void test_config_version(void) {
  * model.safetensors), a training state, a bank's model.safetensors and its
  * bank_state.safetensors. */
 static void test_each_file_kind(void) {
-    mtx_train_config t = mtx_train_config_default();
-    snprintf(t.train, sizeof t.train, "%s", FIXTURE);
-    snprintf(t.dev, sizeof t.dev, "%s", FIXTURE);
-    t.batch_tokens = 64;
-    t.threads = 1;
+    mtx_train_config t = mtx_test_words20_config(64);
     mtx_model_config m = mtx_model_config_default();
     m.d_model = 16;
     m.num_heads = 2;

@@ -15,6 +15,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <zlib.h>
 
 #define TEACHER "models/g2p-teacher"
 enum { WORDS = 192 };
@@ -204,9 +205,44 @@ static void test_input_checks(void) {
     in[1] = id;
 }
 
+/* The image as it is, but one requant word set to v and the CRC made whole
+ * again, so that the image parser takes it. */
+static int edited_image(uint8_t *copy, mtx_image *im, uint32_t type, uint32_t origin, uint64_t word, int32_t v) {
+    uint64_t off = 0, len = 0;
+    memcpy(copy, g_img, g_img_bytes);
+    if (mtx_image_find(&g_im, type, origin, &off, &len) || 4 * word >= len) return -1;
+    mtx_put_le32(copy + off + 4 * word, (uint32_t)v);
+    mtx_put_le32(copy + MTX_IH_CRC32, (uint32_t)crc32(crc32(0L, Z_NULL, 0), copy + 32, (uInt)(g_img_bytes - 32)));
+    return mtx_image_parse(im, copy, g_img_bytes, "edited") == MTX_OK ? 0 : -1;
+}
+
+/* docs/engine.md allows shifts in [0, 62] only. Checked against the golden
+ * model without records_check: under UBSan the shift of 63 below stops the
+ * run ("shift exponent ... too large"); without it, it returns MTX_OK with
+ * whatever ids came out, and both assertions on the status fail. */
+static void test_record_checks(void) {
+    CU_ASSERT_FATAL(g_ok);
+    static int32_t in[MTX_IO_STRIDE], out[MTX_IO_STRIDE];
+    CU_ASSERT_EQUAL_FATAL(test_words(in, 1), 1);
+    uint8_t *copy = malloc(g_img_bytes);
+    CU_ASSERT_PTR_NOT_NULL_FATAL(copy);
+    mtx_image im;
+    const uint64_t C = g_im.dims.C, att1 = (C + 1) + (3 * C + 1) + 2; /* after n1, qkv, sm1 */
+    CU_ASSERT_EQUAL_FATAL(edited_image(copy, &im, MTX_SEC_DEC_CONSTS, MTX_ORIGIN(1, 1), att1, 63), 0);
+    CU_ASSERT_EQUAL(mtx_golden_run(&im, &g_plan, in, 1, out, NULL), MTX_ERR_FORMAT);
+    CU_ASSERT(strstr(mtx_last_error(), "origin 0x101: record 3: shift outside [0, 62]") != NULL);
+    CU_ASSERT_EQUAL_FATAL(edited_image(copy, &im, MTX_SEC_ENC_NORM, 0, 5, INT32_MIN), 0);
+    CU_ASSERT_EQUAL(mtx_golden_run(&im, &g_plan, in, 1, out, NULL), MTX_ERR_FORMAT);
+    CU_ASSERT(strstr(mtx_last_error(), "final norm or lm_head record") != NULL);
+    CU_ASSERT_EQUAL_FATAL(edited_image(copy, &im, MTX_SEC_DEC_CONSTS, MTX_ORIGIN(1, 1), att1, 62), 0);
+    CU_ASSERT_EQUAL(mtx_golden_run(&im, &g_plan, in, 1, out, NULL), MTX_OK); /* 62 is allowed */
+    free(copy);
+}
+
 void mtx_suite_golden(void) {
     CU_pSuite s = CU_add_suite("golden", suite_init, suite_clean);
     CU_add_test(s, "greedy output agrees with fp32 on real test words", test_agreement);
     CU_add_test(s, "per-layer dequantized residual error against fp32", test_layer_error);
     CU_add_test(s, "input checks and determinism", test_input_checks);
+    CU_add_test(s, "requant records outside docs/engine.md refused", test_record_checks);
 }

@@ -15,7 +15,6 @@
 #include <string.h>
 #include <unistd.h>
 
-#define FIXTURE "tests/fixtures/words20.dict"
 
 /* Independent count of tilings: dynamic programming over positions. */
 static int count_tilings(int L, const int *g, int ng) {
@@ -69,15 +68,10 @@ static mtx_model g_teacher;
 static int g_ready;
 
 static mtx_train_config tiny_train(void) {
-    mtx_train_config t = mtx_train_config_default();
-    snprintf(t.train, sizeof t.train, "%s", FIXTURE);
-    snprintf(t.dev, sizeof t.dev, "%s", FIXTURE);
-    snprintf(t.test, sizeof t.test, "%s", FIXTURE);
-    t.batch_tokens = 128;
+    mtx_train_config t = mtx_test_words20_config(128);
     t.warmup_steps = 10;
     t.max_steps = 150;
     t.lr = 3e-3f;
-    t.threads = 1;
     return t;
 }
 

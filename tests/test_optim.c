@@ -20,7 +20,6 @@
 #include <stdlib.h>
 #include <string.h>
 
-#define FIXTURE "tests/fixtures/words20.dict"
 
 /* |x - ref| <= rel |ref| */
 #define CLOSE(x, ref, rel) CU_ASSERT(fabs((double)(x) - (ref)) <= (rel) * fabs(ref))
@@ -140,14 +139,10 @@ static const double loss_curve[12] = {
 };
 
 static void test_loss_curve(void) {
-    mtx_train_config t = mtx_train_config_default();
-    snprintf(t.train, sizeof t.train, "%s", FIXTURE);
-    snprintf(t.dev, sizeof t.dev, "%s", FIXTURE);
-    t.batch_tokens = 64;
+    mtx_train_config t = mtx_test_words20_config(64);
     t.warmup_steps = 3;
     t.max_steps = 12;
     t.lr = 3e-3f;
-    t.threads = 1;
     t.label_smoothing = 0.1f;
     t.weight_decay = 0.1f;
     t.grad_clip = 0.5f;

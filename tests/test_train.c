@@ -16,7 +16,6 @@
 #include <string.h>
 #include <unistd.h>
 
-#define FIXTURE "tests/fixtures/words20.dict"
 
 static void test_gemm_vs_reference(void) {
     mtx_rng r;
@@ -41,15 +40,10 @@ static void test_gemm_vs_reference(void) {
 }
 
 static mtx_train_config tiny_train(void) {
-    mtx_train_config t = mtx_train_config_default();
-    snprintf(t.train, sizeof t.train, "%s", FIXTURE);
-    snprintf(t.dev, sizeof t.dev, "%s", FIXTURE);
-    snprintf(t.test, sizeof t.test, "%s", FIXTURE);
-    t.batch_tokens = 64;
+    mtx_train_config t = mtx_test_words20_config(64);
     t.warmup_steps = 10;
     t.max_steps = 400;
     t.lr = 3e-3f;
-    t.threads = 1;
     t.label_smoothing = 0.0f;
     t.weight_decay = 0.0f;
     return t;

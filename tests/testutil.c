@@ -4,6 +4,7 @@
 #include "model/config.h"
 
 #include <dirent.h>
+#include <stdio.h>
 #include <string.h>
 #include <sys/stat.h>
 #include <unistd.h>
@@ -24,4 +25,14 @@ void mtx_test_rm_tree(const char *path) {
     } else {
         unlink(path);
     }
+}
+
+mtx_train_config mtx_test_words20_config(int batch_tokens) {
+    mtx_train_config t = mtx_train_config_default();
+    snprintf(t.train, sizeof t.train, "%s", MTX_TEST_WORDS20);
+    snprintf(t.dev, sizeof t.dev, "%s", MTX_TEST_WORDS20);
+    snprintf(t.test, sizeof t.test, "%s", MTX_TEST_WORDS20);
+    t.batch_tokens = batch_tokens;
+    t.threads = 1;
+    return t;
 }

@@ -46,12 +46,21 @@ void mtx_cli_command_line(char *cmd, size_t cap, int argc, char **argv);
 /* Prints "modtx CMD: <last error>" to stderr and returns 1. */
 int mtx_fail(const char *cmd);
 
-/* Parses a positive integer option; prints a usage error and returns -1 if invalid. */
+/* Parses an integer option in [lo, hi] (lo >= 0); prints a usage error and returns -1 if invalid. */
 long mtx_opt_int(const char *cmd, const char *name, const char *s, long lo, long hi);
 
 /* A word typed by a user into source ids (predict, run): as given, else
  * lower-cased; the unknown-character or too-long error is the as-given one. */
 #define MTX_CLI_MAX_WORD 256
 mtx_status mtx_cli_encode_word(const mtx_vocab *sv, const char *word, int32_t *ids, int max, int *len);
+
+/* Reads words from f, one a line (predict, run): blanks (space, tab, CR)
+ * around a word are trimmed and blank lines skipped. A line whose word is
+ * longer than MTX_CLI_MAX_WORD bytes, however long the line, or that holds
+ * a NUL byte gets one error line "modtx CMD: ..." on stderr and adds one to
+ * *errors. Every other word goes to add(ctx, word); a non-zero return stops
+ * the reading and is returned. Returns 0 at the end of f. */
+int mtx_cli_read_words(FILE *f, const char *cmd, int (*add)(void *ctx, const char *word), void *ctx,
+                       int *errors);
 
 #endif

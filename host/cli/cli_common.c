@@ -82,3 +82,46 @@ mtx_status mtx_cli_encode_word(const mtx_vocab *sv, const char *word, int32_t *i
     if (!st && *len == 0) st = mtx_set_error(MTX_ERR_DATA, "empty word");
     return st;
 }
+
+/* One line's word: blanks trimmed; "" for a blank line. */
+static char *trim_blanks(char *s, size_t n) {
+    while (n && (s[n - 1] == ' ' || s[n - 1] == '\t' || s[n - 1] == '\r')) n--;
+    s[n] = 0;
+    while (*s == ' ' || *s == '\t' || *s == '\r') s++;
+    return s;
+}
+
+int mtx_cli_read_words(FILE *f, const char *cmd, int (*add)(void *ctx, const char *word), void *ctx,
+                       int *errors) {
+    /* room for a longest word with blanks around it; anything longer is
+     * read to its end and refused as one word */
+    char line[4 * MTX_CLI_MAX_WORD];
+    for (long lineno = 1;; lineno++) {
+        size_t n = 0;
+        int c, overflow = 0, nul = 0;
+        while ((c = getc(f)) != EOF && c != '\n') {
+            if (c == 0) nul = 1;
+            else if (n < sizeof line - 1) line[n++] = (char)c;
+            else overflow = 1;
+        }
+        if (c == EOF && ferror(f)) {
+            fprintf(stderr, "modtx %s: line %ld: cannot read the words\n", cmd, lineno);
+            (*errors)++;
+            return 0;
+        }
+        if (c == EOF && n == 0 && !overflow && !nul) return 0;
+        char *w = trim_blanks(line, n);
+        if (overflow || strlen(w) > MTX_CLI_MAX_WORD) {
+            fprintf(stderr, "modtx %s: line %ld: word longer than %d bytes: '%.20s...'\n", cmd, lineno,
+                    MTX_CLI_MAX_WORD, w);
+            (*errors)++;
+        } else if (nul) {
+            fprintf(stderr, "modtx %s: line %ld: a NUL byte in the line\n", cmd, lineno);
+            (*errors)++;
+        } else if (*w) {
+            int r = add(ctx, w);
+            if (r) return r;
+        }
+        if (c == EOF) return 0;
+    }
+}

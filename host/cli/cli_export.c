@@ -30,7 +30,11 @@ int mtx_cmd_export(int argc, char **argv) {
     /* --tiling may repeat: collect its values before the common parser sees the rest */
     char *rest[256];
     int nrest = 0;
-    for (int i = 0; i < argc && nrest < 256; i++) {
+    if (argc > 256) {
+        fprintf(stderr, "modtx export: more than 255 arguments\n");
+        return 2;
+    }
+    for (int i = 0; i < argc; i++) {
         if (i > 0 && !strcmp(argv[i], "--tiling")) {
             if (i + 1 >= argc) {
                 fprintf(stderr, "modtx export: --tiling needs a value\n");

@@ -113,12 +113,12 @@ static const char predict_help[] =
     "transcribed (unknown character, too long) gets a one-line error on stderr;\n"
     "the other words are still printed and the exit status is 1.\n";
 
-enum { PRED_CHUNK = 128, PRED_MAX_WORD = 256 };
+enum { PRED_CHUNK = 128 };
 
 typedef struct {
     const mtx_bundle *b;
     mtx_decoder *dec;
-    char words[PRED_CHUNK][PRED_MAX_WORD + 1];
+    char words[PRED_CHUNK][MTX_CLI_MAX_WORD + 1];
     int n;
     int errors;
 } predictor;
@@ -166,13 +166,18 @@ static void predict_flush(predictor *p) {
 }
 
 static void predict_add(predictor *p, const char *w) {
-    if (strlen(w) > PRED_MAX_WORD) {
-        fprintf(stderr, "modtx predict: word longer than %d bytes: '%.20s...'\n", PRED_MAX_WORD, w);
+    if (strlen(w) > MTX_CLI_MAX_WORD) {
+        fprintf(stderr, "modtx predict: word longer than %d bytes: '%.20s...'\n", MTX_CLI_MAX_WORD, w);
         p->errors++;
         return;
     }
     strcpy(p->words[p->n++], w);
     if (p->n == PRED_CHUNK) predict_flush(p);
+}
+
+static int predict_add_word(void *p, const char *w) {
+    predict_add(p, w);
+    return 0;
 }
 
 int mtx_cmd_predict(int argc, char **argv) {
@@ -203,22 +208,7 @@ int mtx_cmd_predict(int argc, char **argv) {
     if (npos) {
         for (int i = 0; i < npos; i++) predict_add(p, pos[i]);
     } else {
-        char line[4096];
-        while (fgets(line, sizeof line, stdin)) {
-            size_t n = strlen(line);
-            if (n && line[n - 1] != '\n' && !feof(stdin)) {
-                /* longer than the buffer: one error for the whole line */
-                int ch;
-                while ((ch = getchar()) != EOF && ch != '\n') {}
-                fprintf(stderr, "modtx predict: word longer than %d bytes: '%.20s...'\n", PRED_MAX_WORD, line);
-                p->errors++;
-                continue;
-            }
-            while (n && (line[n - 1] == '\n' || line[n - 1] == '\r' || line[n - 1] == ' ' || line[n - 1] == '\t')) line[--n] = 0;
-            char *w = line;
-            while (*w == ' ' || *w == '\t') w++;
-            if (*w) predict_add(p, w);
-        }
+        mtx_cli_read_words(stdin, "predict", predict_add_word, p, &p->errors);
     }
     predict_flush(p);
     int errors = p->errors;

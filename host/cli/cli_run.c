@@ -67,8 +67,8 @@ static mtx_status add_plan_file(runner *r, const char *name) {
     if (!strchr(name, '/') && !mtx_file_exists(name)) {
         mtx_status st = mtx_path_join(path, MTX_PATH_MAX, r->dir, name);
         if (st) return st;
-    } else {
-        snprintf(path, MTX_PATH_MAX, "%s", name);
+    } else if (snprintf(path, MTX_PATH_MAX, "%s", name) >= MTX_PATH_MAX) {
+        return mtx_set_error(MTX_ERR_ARG, "plan path longer than %d bytes: '%.40s...'", MTX_PATH_MAX - 1, name);
     }
     int i = r->n_plans;
     mtx_status st = mtx_plan_load(path, &r->im, &r->plan[i], &r->plan_bytes[i], &r->plan_len[i]);
@@ -95,8 +95,11 @@ static mtx_status plan_of_ratio(runner *r, const char *ratio_s) {
 
 static mtx_status runner_open(runner *r, const char *backend, const char *image, const char *plan,
                               const char *ratio, const char *plans, const mtx_device_opts *o) {
-    char tmp[MTX_PATH_MAX], path[MTX_PATH_MAX];
-    snprintf(tmp, sizeof tmp, "%s", image);
+    char tmp[MTX_PATH_MAX], path[MTX_PATH_MAX], list[4096];
+    if (snprintf(tmp, sizeof tmp, "%s", image) >= (int)sizeof tmp)
+        return mtx_set_error(MTX_ERR_ARG, "image path longer than %zu bytes: '%.40s...'", sizeof tmp - 1, image);
+    if (plans && snprintf(list, sizeof list, "%s", plans) >= (int)sizeof list)
+        return mtx_set_error(MTX_ERR_ARG, "--plans longer than %zu bytes", sizeof list - 1);
     snprintf(r->dir, sizeof r->dir, "%s", dirname(tmp));
     mtx_status st = mtx_image_load(image, &r->img, &r->img_bytes, &r->im);
     if (!st) st = mtx_path_join(path, sizeof path, r->dir, "source_vocab.txt");
@@ -109,8 +112,6 @@ static mtx_status runner_open(runner *r, const char *backend, const char *image,
     if (!st && plan) st = add_plan_file(r, plan);
     if (!st && ratio) st = plan_of_ratio(r, ratio);
     if (!st && plans) {
-        char list[4096];
-        snprintf(list, sizeof list, "%s", plans);
         for (char *save = NULL, *tok = strtok_r(list, ",", &save); !st && tok; tok = strtok_r(NULL, ",", &save))
             st = add_plan_file(r, tok);
     }
@@ -139,7 +140,8 @@ typedef struct {
     int n, cap;
 } word_list;
 
-static int push_word(word_list *w, const char *s) {
+static int push_word(void *ctx, const char *s) {
+    word_list *w = ctx;
     if (w->n == w->cap) {
         int cap = w->cap ? 2 * w->cap : 256;
         char **p = realloc(w->word, sizeof(char *) * (size_t)cap);
@@ -197,11 +199,8 @@ static int transcribe(runner *r, word_list *w) {
 
 /* The fp32 model of the plan's assembly (from the manifest's source) on the same words. */
 static mtx_status fp32_score(const runner *r, const mtx_manifest *m, const mtx_encoded *view, mtx_score *out) {
-    char tiling[512], *bar;
+    char tiling[512];
     mtx_plan_tiling(&r->plan[0], tiling, sizeof tiling);
-    bar = strstr(tiling, " | ");
-    if (!bar) return mtx_set_error(MTX_ERR_FORMAT, "plan tiling '%s' has no stack separator", tiling);
-    *bar = 0;
     char *kind = mtx_recorded_provenance(m->source, "kind");
     const int is_bank = kind && !strcmp(kind, "bank");
     free(kind);
@@ -213,9 +212,8 @@ static mtx_status fp32_score(const runner *r, const mtx_manifest *m, const mtx_e
     mtx_net net;
     if (!st && is_bank) {
         mtx_assembly a;
-        memset(&a, 0, sizeof a);
-        st = mtx_tiling_parse(tiling, &a.enc);
-        if (!st) st = mtx_tiling_parse(bar + 3, &a.dec);
+        st = mtx_assembly_parse(&bd.bank, tiling, &a);
+        if (st) st = mtx_set_error(st, "plan %s in the bank %s: %s", tiling, m->source, mtx_last_error());
         if (!st) st = mtx_bank_net(&bd.bank, &a, &net, NULL, NULL);
     } else if (!st) {
         mtx_net_from_model(&net, &plain.model, NULL);
@@ -357,17 +355,10 @@ int mtx_cmd_run(int argc, char **argv) {
         status = score_split(rn, split, limit, sample, json, compare, backend);
     } else {
         word_list w = { NULL, 0, 0 };
-        int oom = 0;
-        for (int i = 0; i < npos; i++) oom |= push_word(&w, pos[i]);
-        char line[4096];
-        while (!npos && !oom && fgets(line, sizeof line, stdin)) {
-            size_t n = strlen(line);
-            while (n && (line[n - 1] == '\n' || line[n - 1] == '\r' || line[n - 1] == ' ' || line[n - 1] == '\t')) line[--n] = 0;
-            char *s = line;
-            while (*s == ' ' || *s == '\t') s++;
-            if (*s) oom |= push_word(&w, s);
-        }
-        status = oom ? (fprintf(stderr, "modtx run: out of memory\n"), 1) : transcribe(rn, &w);
+        int oom = 0, bad = 0;
+        for (int i = 0; i < npos && !oom; i++) oom = push_word(&w, pos[i]);
+        if (!npos) oom = mtx_cli_read_words(stdin, "run", push_word, &w, &bad);
+        status = oom ? (fprintf(stderr, "modtx run: out of memory\n"), 1) : transcribe(rn, &w) | (bad > 0);
         for (int i = 0; i < w.n; i++) free(w.word[i]);
         free(w.word);
     }

@@ -105,10 +105,13 @@ void mtx_batch_buf_free(mtx_batch_buf *bb) {
 }
 
 void mtx_batch_fill(mtx_batch_buf *bb, const mtx_batcher *bt, int i) {
-    const mtx_encoded *e = bt->data;
     const int j = bt->perm[i];
-    const int *idx = bt->order + bt->batch_start[j];
-    const int B = bt->batch_size[j];
+    mtx_batch_pack(&bb->b, bt->data, bt->order + bt->batch_start[j], bt->batch_size[j], bb->src, bb->src_len,
+                   bb->tgt_in, bb->tgt_out);
+}
+
+void mtx_batch_pack(mtx_batch *bt, const mtx_encoded *e, const int *idx, int B, int32_t *src, int *src_len,
+                    int32_t *tgt_in, int32_t *tgt_out) {
     int S = 1, T = 1;
     for (int b = 0; b < B; b++) {
         if (e->src_len[idx[b]] > S) S = e->src_len[idx[b]];
@@ -118,13 +121,13 @@ void mtx_batch_fill(mtx_batch_buf *bb, const mtx_batcher *bt, int i) {
     for (int b = 0; b < B; b++) {
         const int k = idx[b], sl = e->src_len[k], tl = e->tgt_len[k];
         const int32_t *s = e->src + e->src_off[k], *t = e->tgt + e->tgt_off[k];
-        for (int x = 0; x < S; x++) bb->src[b * S + x] = x < sl ? s[x] : MTX_PAD;
-        bb->src_len[b] = sl;
+        for (int x = 0; x < S; x++) src[b * S + x] = x < sl ? s[x] : MTX_PAD;
+        src_len[b] = sl;
         for (int x = 0; x < T; x++) {
-            bb->tgt_in[b * T + x] = x == 0 ? MTX_BOS : (x <= tl ? t[x - 1] : MTX_PAD);
-            bb->tgt_out[b * T + x] = x < tl ? t[x] : (x == tl ? MTX_EOS : -1);
+            tgt_in[b * T + x] = x == 0 ? MTX_BOS : (x <= tl ? t[x - 1] : MTX_PAD);
+            tgt_out[b * T + x] = x < tl ? t[x] : (x == tl ? MTX_EOS : -1);
         }
         n_tgt += tl + 1;
     }
-    bb->b = (mtx_batch){ B, S, T, bb->src, bb->src_len, bb->tgt_in, bb->tgt_out, n_tgt };
+    *bt = (mtx_batch){ B, S, T, src, src_len, tgt_in, tgt_out, n_tgt };
 }

@@ -39,6 +39,13 @@ mtx_status mtx_batch_buf_init(mtx_batch_buf *bb, int cap_rows);
 void mtx_batch_buf_free(mtx_batch_buf *bb);
 /* Fills bb->b with batch i of the current epoch. */
 void mtx_batch_fill(mtx_batch_buf *bb, const mtx_batcher *bt, int i);
+/* The teacher-forced batch of examples idx[0..B) of e, padded to S = the
+ * longest source and T = the longest target + 1, over the caller's buffers
+ * src and tgt_in, tgt_out (at least B * S and B * T) and src_len (B):
+ * tgt_in is <s> then the target, tgt_out the target then </s>, padding is
+ * MTX_PAD in the inputs and -1 in tgt_out (what mtx_batch_fill builds). */
+void mtx_batch_pack(mtx_batch *b, const mtx_encoded *e, const int *idx, int B, int32_t *src, int *src_len,
+                    int32_t *tgt_in, int32_t *tgt_out);
 /* Padded length of example k: max(source length, target length + 1). */
 int mtx_example_len(const mtx_encoded *e, int k);
 

@@ -2,12 +2,12 @@
  * encoding. Building adds tokens to an unsorted set, then sorts everything
  * after the specials and rebuilds the index, so ids depend only on the set. */
 #include "data/vocab.h"
+#include "core/fsutil.h"
 
 #include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <unistd.h>
 
 static const char *const k_specials[] = {"<pad>", "<s>", "</s>"};
 
@@ -131,29 +131,23 @@ mtx_status mtx_vocab_build_target(const mtx_corpus *c, mtx_vocab *out) {
 }
 
 mtx_status mtx_vocab_save(const mtx_vocab *v, const char *path) {
-    for (int i = 0; i < v->n; i++)
+    size_t len = 0;
+    for (int i = 0; i < v->n; i++) {
         if (v->tok[i][0] == '\0' || strchr(v->tok[i], '\n') || strchr(v->tok[i], '\r'))
             return mtx_set_error(MTX_ERR_ARG, "vocabulary token %d is empty or has a newline", i);
-    char tmp[4096];
-    if (snprintf(tmp, sizeof tmp, "%s.tmp.%ld", path, (long)getpid()) >= (int)sizeof tmp)
-        return mtx_set_error(MTX_ERR_ARG, "path too long: %s", path);
-    FILE *f = fopen(tmp, "wb");
-    if (!f) return mtx_set_error(MTX_ERR_IO, "%s: %s", tmp, strerror(errno));
-    int ok = 1, err = 0;
-    for (int i = 0; ok && i < v->n; i++) ok = fputs(v->tok[i], f) >= 0 && fputc('\n', f) != EOF;
-    ok = ok && fflush(f) == 0 && fsync(fileno(f)) == 0;
-    if (!ok) err = errno;
-    if (fclose(f) != 0 && ok) {
-        ok = 0;
-        err = errno;
+        len += strlen(v->tok[i]) + 1;
     }
-    if (ok && rename(tmp, path) != 0) {
-        ok = 0;
-        err = errno;
+    char *text = malloc(len + 1), *p = text;
+    if (!text) return mtx_set_error(MTX_ERR_NOMEM, "%s: cannot allocate %zu bytes", path, len + 1);
+    for (int i = 0; i < v->n; i++) {
+        size_t n = strlen(v->tok[i]);
+        memcpy(p, v->tok[i], n);
+        p[n] = '\n';
+        p += n + 1;
     }
-    if (ok) return MTX_OK;
-    remove(tmp);
-    return mtx_set_error(MTX_ERR_IO, "%s: write failed: %s", path, strerror(err));
+    mtx_status st = mtx_write_file_atomic(path, text, len);
+    free(text);
+    return st;
 }
 
 static mtx_status bad(const char *path, long long line, const char *why, const char *tok) {

@@ -6,6 +6,7 @@
  * against offsetof() on XRT's own structs at compile time. */
 #include "device/xclbin.h"
 #include "core/fsutil.h"
+#include "format/image.h"
 #include "hls/mtx_kernel_args.h"
 
 #include <stdarg.h>
@@ -206,14 +207,6 @@ static void put_le16(uint8_t *p, uint16_t v) {
     p[1] = (uint8_t)(v >> 8);
 }
 
-static void put_le32(uint8_t *p, uint32_t v) {
-    for (int i = 0; i < 4; i++) p[i] = (uint8_t)(v >> (8 * i));
-}
-
-static void put_le64(uint8_t *p, uint64_t v) {
-    for (int i = 0; i < 8; i++) p[i] = (uint8_t)(v >> (8 * i));
-}
-
 static uint64_t align8(uint64_t x) { return (x + 7u) & ~7ull; }
 
 static void put_str(uint8_t *p, const char *s, size_t cap) {
@@ -224,46 +217,46 @@ static void put_str(uint8_t *p, const char *s, size_t cap) {
 static void put_section(uint8_t *buf, int i, uint32_t kind, const char *name, uint64_t off,
                         uint64_t size) {
     uint8_t *h = buf + AX_SECTIONS + (size_t)i * SH_BYTES;
-    put_le32(h + SH_KIND, kind);
+    mtx_put_le32(h + SH_KIND, kind);
     put_str(h + SH_NAME, name, 16);
-    put_le64(h + SH_OFFSET, off);
-    put_le64(h + SH_SIZE, size);
+    mtx_put_le64(h + SH_OFFSET, off);
+    mtx_put_le64(h + SH_SIZE, size);
 }
 
 
 /* Section payloads (the buffer is zeroed; only non-zero fields are written). */
 static void put_mem_topology(uint8_t *s) {
-    put_le32(s, (uint32_t)g_n_banks);
+    mtx_put_le32(s, (uint32_t)g_n_banks);
     for (int k = 0; k < g_n_banks; k++) {
         uint8_t *m = s + MT_DATA + (size_t)k * MD_BYTES;
         char tag[16];
         m[MD_TYPE] = MEM_DDR4_TYPE;
         m[MD_USED] = 1;
-        put_le64(m + MD_SIZE, BANK_KB);
-        put_le64(m + MD_BASE, (uint64_t)k * BANK_KB * 1024u);
+        mtx_put_le64(m + MD_SIZE, BANK_KB);
+        mtx_put_le64(m + MD_BASE, (uint64_t)k * BANK_KB * 1024u);
         snprintf(tag, sizeof tag, "bank%d", k);
         put_str(m + MD_TAG, tag, 16);
     }
 }
 
 static void put_ip_layout(uint8_t *s) {
-    put_le32(s, 1);
+    mtx_put_le32(s, 1);
     uint8_t *ip = s + IL_DATA;
-    put_le32(ip + IP_TYPE_OFF, IP_KERNEL_TYPE);
-    put_le32(ip + IP_PROPS, IP_INT_ENABLE); /* ap_ctrl_hs (0) in bits 8..15 */
-    put_le64(ip + IP_BASE, CU_BASE);
+    mtx_put_le32(ip + IP_TYPE_OFF, IP_KERNEL_TYPE);
+    mtx_put_le32(ip + IP_PROPS, IP_INT_ENABLE); /* ap_ctrl_hs (0) in bits 8..15 */
+    mtx_put_le64(ip + IP_BASE, CU_BASE);
     put_str(ip + IP_NAME, MTX_KERNEL_NAME ":" CU_NAME, 64);
 }
 
 static void put_connectivity(uint8_t *s, int n_ptr) {
-    put_le32(s, (uint32_t)n_ptr);
+    mtx_put_le32(s, (uint32_t)n_ptr);
     int c = 0;
     for (int i = 0; i < N_ARGS; i++) {
         if (!g_args[i].is_pointer) continue;
         uint8_t *e = s + CN_DATA + (size_t)c++ * CN_BYTES;
-        put_le32(e + CN_ARG, (uint32_t)i);
-        put_le32(e + CN_IP, 0);
-        put_le32(e + CN_MEM, (uint32_t)g_args[i].bank);
+        mtx_put_le32(e + CN_ARG, (uint32_t)i);
+        mtx_put_le32(e + CN_IP, 0);
+        mtx_put_le32(e + CN_MEM, (uint32_t)g_args[i].bank);
     }
 }
 
@@ -293,17 +286,17 @@ mtx_status mtx_xclbin_build(uint8_t **out, uint64_t *bytes) {
         return mtx_set_error(MTX_ERR_NOMEM, "xclbin: out of memory (%llu bytes)", (unsigned long long)end);
     }
     memcpy(buf + AX_MAGIC, "xclbin2", 8);
-    put_le32(buf + AX_SIG_LEN, 0xFFFFFFFFu); /* -1: not signed */
+    mtx_put_le32(buf + AX_SIG_LEN, 0xFFFFFFFFu); /* -1: not signed */
     memset(buf + AX_RESERVED, 0xFF, 28);
     memset(buf + AX_KEYBLOCK, 0xFF, 256);
     uint8_t *h = buf + AX_HEADER;
-    put_le64(h + AH_LENGTH, end);
+    mtx_put_le64(h + AH_LENGTH, end);
     put_le16(h + AH_VERSION_PATCH, 0);
     h[AH_VERSION_MAJOR] = 2;
     h[AH_VERSION_MINOR] = 13;
     put_le16(h + AH_MODE, 0); /* XCLBIN_FLAT */
     put_str(h + AH_VBNV, "modtx:metadata-only", 64);
-    put_le32(h + AH_NUM_SECTIONS, N_SEC);
+    mtx_put_le32(h + AH_NUM_SECTIONS, N_SEC);
     put_section(buf, 0, K_MEM_TOPOLOGY, "mem_topology", off[0], sz[0]);
     put_section(buf, 1, K_IP_LAYOUT, "ip_layout", off[1], sz[1]);
     put_section(buf, 2, K_CONNECTIVITY, "connectivity", off[2], sz[2]);
@@ -319,7 +312,7 @@ mtx_status mtx_xclbin_build(uint8_t **out, uint64_t *bytes) {
     for (uint32_t k = 0; k < 4; k++) {
         uLong c = crc32(0L, (const Bytef *)&k, sizeof k);
         c = crc32(c, buf, (uInt)end);
-        put_le32(u + 4 * k, (uint32_t)c);
+        mtx_put_le32(u + 4 * k, (uint32_t)c);
     }
     u[6] = (uint8_t)((u[6] & 0x0Fu) | 0x40u);
     u[8] = (uint8_t)((u[8] & 0x3Fu) | 0x80u);

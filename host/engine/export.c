@@ -57,23 +57,8 @@ static void teacher_assembly(const mtx_model_config *c, mtx_assembly *a) {
 
 /* "ENC | DEC" into an assembly valid for the bank (the syntax of `modtx assemble --tiling`). */
 static mtx_status parse_tiling(const mtx_bank *b, const char *s, mtx_assembly *a) {
-    const char *bar = strchr(s, '|');
-    if (!bar || strchr(bar + 1, '|'))
-        return mtx_set_error(MTX_ERR_ARG, "--tiling must be \"ENCODER | DECODER\" (one '|'), got '%s'", s);
-    char enc[512];
-    size_t n = (size_t)(bar - s);
-    if (n >= sizeof enc) return mtx_set_error(MTX_ERR_ARG, "--tiling: encoder tiling too long");
-    memcpy(enc, s, n);
-    enc[n] = 0;
-    const mtx_model_config *c = &b->teacher.cfg;
-    memset(a, 0, sizeof *a);
-    mtx_status st = mtx_tiling_parse(enc, &a->enc);
-    if (!st) st = mtx_tiling_validate(&a->enc, c->num_layers, b->gran, b->n_gran);
-    if (st) return mtx_set_error(st, "--tiling: encoder: %s", mtx_last_error());
-    st = mtx_tiling_parse(bar + 1, &a->dec);
-    if (!st) st = mtx_tiling_validate(&a->dec, c->num_decoder_layers, b->gran, b->n_gran);
-    if (st) return mtx_set_error(st, "--tiling: decoder: %s", mtx_last_error());
-    return MTX_OK;
+    mtx_status st = mtx_assembly_parse(b, s, a);
+    return st ? mtx_set_error(st, "--tiling: %s", mtx_last_error()) : MTX_OK;
 }
 
 /* The sweep's tiling for a ratio from BANK/sweep/sweep.csv (teacher and
@@ -216,29 +201,31 @@ static mtx_status write_in(const char *dir, const char *name, const void *data, 
 }
 
 static mtx_status write_manifest(const char *dir, const mtx_manifest *m) {
-    cJSON *root = cJSON_CreateObject(), *data = cJSON_CreateObject(), *plans = cJSON_CreateArray();
-    cJSON_AddNumberToObject(root, "format_version", m->format_version);
-    cJSON_AddStringToObject(root, "source_model", m->source);
-    cJSON_AddStringToObject(data, "data", m->data.data);
-    cJSON_AddStringToObject(data, "train", m->data.train);
-    cJSON_AddStringToObject(data, "dev", m->data.dev);
-    cJSON_AddStringToObject(data, "test", m->data.test);
-    cJSON_AddStringToObject(data, "split_rule", m->data.train[0] ? "explicit files" : SPLIT_RULE);
-    cJSON_AddItemToObject(root, "data", data);
-    cJSON_AddNumberToObject(root, "cost_src_len", m->cost_src_len);
-    cJSON_AddNumberToObject(root, "cost_tgt_steps", m->cost_tgt_steps);
-    for (int i = 0; i < m->n_plans; i++) {
+    cJSON *root = cJSON_CreateObject(), *data = NULL, *plans = NULL; /* both owned by root */
+    int ok = root != NULL; /* and every cJSON call below */
+    ok = ok && cJSON_AddNumberToObject(root, "format_version", m->format_version);
+    ok = ok && cJSON_AddStringToObject(root, "source_model", m->source);
+    ok = ok && (data = cJSON_AddObjectToObject(root, "data"));
+    ok = ok && cJSON_AddStringToObject(data, "data", m->data.data);
+    ok = ok && cJSON_AddStringToObject(data, "train", m->data.train);
+    ok = ok && cJSON_AddStringToObject(data, "dev", m->data.dev);
+    ok = ok && cJSON_AddStringToObject(data, "test", m->data.test);
+    ok = ok && cJSON_AddStringToObject(data, "split_rule", m->data.train[0] ? "explicit files" : SPLIT_RULE);
+    ok = ok && cJSON_AddNumberToObject(root, "cost_src_len", m->cost_src_len);
+    ok = ok && cJSON_AddNumberToObject(root, "cost_tgt_steps", m->cost_tgt_steps);
+    ok = ok && (plans = cJSON_AddArrayToObject(root, "plans"));
+    for (int i = 0; ok && i < m->n_plans; i++) {
         const mtx_export_plan *p = &m->plans[i];
         cJSON *o = cJSON_CreateObject();
-        cJSON_AddStringToObject(o, "file", p->file);
-        cJSON_AddNumberToObject(o, "ratio", round(p->ratio * 10000) / 10000);
-        cJSON_AddStringToObject(o, "tiling", p->tiling);
-        cJSON_AddNumberToObject(o, "macs_per_word", (double)p->macs);
-        cJSON_AddNumberToObject(o, "weight_bytes_per_word", (double)p->weight_bytes);
-        cJSON_AddItemToArray(plans, o);
+        ok = o && cJSON_AddItemToArray(plans, o);
+        if (!ok) cJSON_Delete(o);
+        ok = ok && cJSON_AddStringToObject(o, "file", p->file);
+        ok = ok && cJSON_AddNumberToObject(o, "ratio", round(p->ratio * 10000) / 10000);
+        ok = ok && cJSON_AddStringToObject(o, "tiling", p->tiling);
+        ok = ok && cJSON_AddNumberToObject(o, "macs_per_word", (double)p->macs);
+        ok = ok && cJSON_AddNumberToObject(o, "weight_bytes_per_word", (double)p->weight_bytes);
     }
-    cJSON_AddItemToObject(root, "plans", plans);
-    char *text = cJSON_Print(root);
+    char *text = ok ? cJSON_Print(root) : NULL;
     cJSON_Delete(root);
     if (!text) return mtx_set_error(MTX_ERR_NOMEM, "out of memory for manifest.json");
     size_t n = strlen(text);
@@ -340,20 +327,91 @@ mtx_status mtx_export(const mtx_export_opts *o, mtx_export_report *r) {
 
 /* ------------------------------------------------------------ manifest */
 
-static mtx_status get_str(const cJSON *o, const char *key, char *dst, size_t cap, const char *path) {
+/* Field readers: errors read "<path>: <field>: <what>", field as a JSON path
+ * ("plans[3].file"). */
+static mtx_status get_str(const cJSON *o, const char *key, char *dst, size_t cap, const char *path,
+                          const char *field) {
     const cJSON *v = cJSON_GetObjectItemCaseSensitive(o, key);
-    if (!cJSON_IsString(v) || strlen(v->valuestring) >= cap)
-        return mtx_set_error(MTX_ERR_FORMAT, "%s: \"%s\" missing or not a string", path, key);
+    if (!cJSON_IsString(v)) return mtx_set_error(MTX_ERR_FORMAT, "%s: %s: missing or not a string", path, field);
+    if (strlen(v->valuestring) >= cap)
+        return mtx_set_error(MTX_ERR_FORMAT, "%s: %s: longer than %zu bytes", path, field, cap - 1);
     snprintf(dst, cap, "%s", v->valuestring);
     return MTX_OK;
 }
 
-static mtx_status get_num(const cJSON *o, const char *key, double lo, double hi, double *dst, const char *path) {
+/* A number in [lo, hi]; an integer as well when integral is set. */
+static mtx_status get_num(const cJSON *o, const char *key, double lo, double hi, int integral, double *dst,
+                          const char *path, const char *field) {
     const cJSON *v = cJSON_GetObjectItemCaseSensitive(o, key);
-    if (!cJSON_IsNumber(v) || !(v->valuedouble >= lo && v->valuedouble <= hi))
-        return mtx_set_error(MTX_ERR_FORMAT, "%s: \"%s\" missing or out of range", path, key);
-    *dst = v->valuedouble;
+    if (!cJSON_IsNumber(v)) return mtx_set_error(MTX_ERR_FORMAT, "%s: %s: missing or not a number", path, field);
+    const double x = v->valuedouble;
+    if (!(x >= lo && x <= hi) || (integral && x != floor(x)))
+        return mtx_set_error(MTX_ERR_FORMAT, "%s: %s: %g is not %s in [%g, %g]", path, field, x,
+                             integral ? "an integer" : "a number", lo, hi);
+    *dst = x;
     return MTX_OK;
+}
+
+/* A plan file is a plain name in the export directory: not empty, no '/',
+ * not starting with '.', printable ASCII. The error shows any other byte as
+ * '?', so that it stays one line. */
+static mtx_status check_plan_file(const char *name, const char *path, int i) {
+    char shown[65];
+    size_t n = 0;
+    int ok = name[0] && name[0] != '.';
+    for (const unsigned char *c = (const unsigned char *)name; *c; c++) {
+        const int printable = *c >= 0x20 && *c < 0x7f;
+        ok = ok && printable && *c != '/';
+        if (n < sizeof shown - 1) shown[n++] = printable ? (char)*c : '?';
+    }
+    shown[n] = 0;
+    if (!ok) return mtx_set_error(MTX_ERR_FORMAT, "%s: plans[%d].file: '%s' is not a plain name", path, i, shown);
+    return MTX_OK;
+}
+
+static mtx_status manifest_plan(const cJSON *p, int i, mtx_export_plan *e, const char *path) {
+    char f[5][40];
+    static const char *const key[5] = { "file", "ratio", "tiling", "macs_per_word", "weight_bytes_per_word" };
+    for (int k = 0; k < 5; k++) snprintf(f[k], sizeof f[k], "plans[%d].%s", i, key[k]);
+    double v = 0;
+    if (!cJSON_IsObject(p)) return mtx_set_error(MTX_ERR_FORMAT, "%s: plans[%d]: not an object", path, i);
+    mtx_status st = get_str(p, key[0], e->file, sizeof e->file, path, f[0]);
+    if (!st) st = check_plan_file(e->file, path, i);
+    if (!st) st = get_num(p, key[1], 0.01, 1000, 0, &e->ratio, path, f[1]);
+    if (!st) st = get_str(p, key[2], e->tiling, sizeof e->tiling, path, f[2]);
+    if (!st) st = get_num(p, key[3], 0, 1e18, 1, &v, path, f[3]);
+    e->macs = (uint64_t)v;
+    if (!st) st = get_num(p, key[4], 0, 1e18, 1, &v, path, f[4]);
+    e->weight_bytes = (uint64_t)v;
+    return st;
+}
+
+static mtx_status manifest_fields(const cJSON *root, mtx_manifest *m, const char *path) {
+    double v = 0;
+    const cJSON *data = cJSON_GetObjectItemCaseSensitive(root, "data");
+    const cJSON *plans = cJSON_GetObjectItemCaseSensitive(root, "plans");
+    mtx_status st = get_num(root, "format_version", 1, 1e9, 1, &v, path, "format_version");
+    if (!st && (int)v != MTX_MANIFEST_VERSION)
+        st = mtx_set_error(MTX_ERR_FORMAT, "%s: format_version: %d (this modtx reads %d)", path, (int)v,
+                           MTX_MANIFEST_VERSION);
+    m->format_version = (int)v;
+    if (!st) st = get_str(root, "source_model", m->source, sizeof m->source, path, "source_model");
+    if (!st && !cJSON_IsObject(data)) st = mtx_set_error(MTX_ERR_FORMAT, "%s: data: missing or not an object", path);
+    if (!st) st = get_str(data, "data", m->data.data, sizeof m->data.data, path, "data.data");
+    if (!st) st = get_str(data, "train", m->data.train, sizeof m->data.train, path, "data.train");
+    if (!st) st = get_str(data, "dev", m->data.dev, sizeof m->data.dev, path, "data.dev");
+    if (!st) st = get_str(data, "test", m->data.test, sizeof m->data.test, path, "data.test");
+    if (!st) st = get_num(root, "cost_src_len", 0, MTX_MAX_POS, 1, &v, path, "cost_src_len");
+    m->cost_src_len = (int)v;
+    if (!st) st = get_num(root, "cost_tgt_steps", 0, MTX_MAX_POS, 1, &v, path, "cost_tgt_steps");
+    m->cost_tgt_steps = (int)v;
+    if (!st && (!cJSON_IsArray(plans) || cJSON_GetArraySize(plans) > MTX_EXPORT_MAX_PLANS))
+        st = mtx_set_error(MTX_ERR_FORMAT, "%s: plans: missing, not an array or longer than %d", path,
+                           MTX_EXPORT_MAX_PLANS);
+    int i = 0;
+    for (const cJSON *p = st ? NULL : plans->child; p && !st; p = p->next, i++)
+        st = manifest_plan(p, i, &m->plans[m->n_plans++], path);
+    return st;
 }
 
 mtx_status mtx_manifest_load(const char *dir, mtx_manifest *m) {
@@ -364,45 +422,28 @@ mtx_status mtx_manifest_load(const char *dir, mtx_manifest *m) {
     mtx_status st = mtx_path_join(path, sizeof path, dir, "manifest.json");
     if (!st) st = mtx_read_file(path, 1 << 20, &text, &len);
     if (st) return st;
-    cJSON *root = cJSON_Parse((const char *)text);
+    /* cJSON would end the text, or a string, at a NUL byte */
+    const uint8_t *nul = memchr(text, 0, len);
+    if (nul) {
+        const size_t at = (size_t)(nul - text);
+        free(text);
+        return mtx_set_error(MTX_ERR_FORMAT, "%s: a NUL byte at byte %zu", path, at);
+    }
+    const char *end = NULL;
+    cJSON *root = cJSON_ParseWithLengthOpts((const char *)text, len, &end, 0);
+    if (!root) {
+        const size_t at = end ? (size_t)(end - (const char *)text) : 0;
+        free(text);
+        return mtx_set_error(MTX_ERR_FORMAT, "%s: not valid JSON (at byte %zu)", path, at);
+    }
+    for (const char *p = end; p < (const char *)text + len && !st; p++)
+        if (*p != ' ' && *p != '\t' && *p != '\n' && *p != '\r')
+            st = mtx_set_error(MTX_ERR_FORMAT, "%s: bytes after the JSON (at byte %zu)", path,
+                               (size_t)(p - (const char *)text));
     free(text);
-    if (!cJSON_IsObject(root)) {
-        cJSON_Delete(root);
-        return mtx_set_error(MTX_ERR_FORMAT, "%s: not a JSON object", path);
-    }
-    double v = 0;
+    if (!st && !cJSON_IsObject(root)) st = mtx_set_error(MTX_ERR_FORMAT, "%s: not a JSON object", path);
     m->data = mtx_train_config_default();
-    const cJSON *data = cJSON_GetObjectItemCaseSensitive(root, "data");
-    const cJSON *plans = cJSON_GetObjectItemCaseSensitive(root, "plans");
-    st = get_num(root, "format_version", 1, 1e9, &v, path);
-    if (!st && (int)v != MTX_MANIFEST_VERSION)
-        st = mtx_set_error(MTX_ERR_FORMAT, "%s: format_version %d (this modtx reads %d)", path, (int)v, MTX_MANIFEST_VERSION);
-    m->format_version = (int)v;
-    if (!st) st = get_str(root, "source_model", m->source, sizeof m->source, path);
-    if (!st && !cJSON_IsObject(data)) st = mtx_set_error(MTX_ERR_FORMAT, "%s: \"data\" missing", path);
-    if (!st) st = get_str(data, "data", m->data.data, sizeof m->data.data, path);
-    if (!st) st = get_str(data, "train", m->data.train, sizeof m->data.train, path);
-    if (!st) st = get_str(data, "dev", m->data.dev, sizeof m->data.dev, path);
-    if (!st) st = get_str(data, "test", m->data.test, sizeof m->data.test, path);
-    if (!st) st = get_num(root, "cost_src_len", 0, MTX_MAX_POS, &v, path);
-    m->cost_src_len = (int)v;
-    if (!st) st = get_num(root, "cost_tgt_steps", 0, MTX_MAX_POS, &v, path);
-    m->cost_tgt_steps = (int)v;
-    if (!st && (!cJSON_IsArray(plans) || cJSON_GetArraySize(plans) > MTX_EXPORT_MAX_PLANS))
-        st = mtx_set_error(MTX_ERR_FORMAT, "%s: \"plans\" missing or longer than %d", path, MTX_EXPORT_MAX_PLANS);
-    for (int i = 0; !st && i < cJSON_GetArraySize(plans); i++) {
-        const cJSON *p = cJSON_GetArrayItem(plans, i);
-        mtx_export_plan *e = &m->plans[m->n_plans++];
-        st = get_str(p, "file", e->file, sizeof e->file, path);
-        if (!st && (strchr(e->file, '/') || e->file[0] == '.'))
-            st = mtx_set_error(MTX_ERR_FORMAT, "%s: plan file '%s' is not a plain name", path, e->file);
-        if (!st) st = get_num(p, "ratio", 0.01, 1000, &e->ratio, path);
-        if (!st) st = get_str(p, "tiling", e->tiling, sizeof e->tiling, path);
-        if (!st) st = get_num(p, "macs_per_word", 0, 1e18, &v, path);
-        e->macs = (uint64_t)v;
-        if (!st) st = get_num(p, "weight_bytes_per_word", 0, 1e18, &v, path);
-        e->weight_bytes = (uint64_t)v;
-    }
+    if (!st) st = manifest_fields(root, m, path);
     cJSON_Delete(root);
     return st;
 }

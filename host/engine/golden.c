@@ -15,6 +15,8 @@ typedef struct {
     int32_t k[MTX_DEC_K_WORDS(MTX_MAX_D_MODEL, MTX_MAX_D_FF)];
     const int32_t *n1, *qkv, *sm1, *att1, *o, *n2, *cq, *ckv, *sm2, *att2, *co, *n3, *wi, *wo;
     const int8_t *W_qkv, *W_o, *W_cq, *W_ckv, *W_co, *W_wi, *W_wo;
+    struct { const int32_t *rec; int n; } recs[14]; /* every record above, in order, for records_ok */
+    int n_recs;
 } layer;
 
 /* Work buffers of one word. */
@@ -90,7 +92,13 @@ static void load_layer(engine *e, const mtx_plan_desc *desc) {
     layer *L = &e->L;
     read_words(L->k, e->im->data + desc->k_off, desc->k_bytes / 4);
     const int32_t *p = L->k;
-#define REC(field, n) do { L->field = p; p += MTX_REQ_WORDS(n); } while (0)
+    L->n_recs = 0;
+#define REC(field, count)                                                  \
+    do {                                                                   \
+        L->field = p;                                                      \
+        L->recs[L->n_recs].rec = p, L->recs[L->n_recs++].n = (count);      \
+        p += MTX_REQ_WORDS(count);                                         \
+    } while (0)
     const int8_t *W = (const int8_t *)(e->im->data + desc->w_off);
     if (desc->kind == MTX_KIND_ENC) {
         REC(n1, C); REC(qkv, 3 * C); REC(sm1, 1); REC(att1, 1); REC(o, C); REC(n2, C); REC(wi, F); REC(wo, C);
@@ -141,6 +149,36 @@ static void decoder_layer(engine *e, int l, int t, int S) {
     mtx_norm_row(e->a, x, C, L->n3, e->d->eps_q);
     linear_q8(e, e->h, e->a, L->W_wi, F, C, L->wi, 1);
     linear_res(e, x, e->h, L->W_wo, C, F, L->wo);
+}
+
+/* "Requantization": a record's shift is in [0, 62] and its multipliers in
+ * (-2^31, 2^31); rshr is defined for no other shift. The image parser checks
+ * where sections lie, not the numbers in them, so they are checked here,
+ * once per run, before any record is used. */
+static int record_ok(const int32_t *rec, int n) {
+    if (rec[0] < 0 || rec[0] > 62) return 0;
+    for (int i = 0; i < n; i++)
+        if (rec[1 + i] == INT32_MIN) return 0;
+    return 1;
+}
+
+static mtx_status records_check(engine *e, const mtx_plan *p) {
+    const int C = (int)e->d->C;
+    if (!record_ok(e->enc_norm, C) || !record_ok(e->dec_norm, C) || !record_ok(e->lm_req, (int)e->d->Vt))
+        return mtx_set_error(MTX_ERR_FORMAT, "golden: image: a final norm or lm_head record has a shift "
+                             "outside [0, 62] or a multiplier of -2^31");
+    for (int i = 0; i < p->n_enc + p->n_dec; i++) {
+        const mtx_plan_desc *d = i < p->n_enc ? &p->enc[i] : &p->dec[i - p->n_enc];
+        load_layer(e, d);
+        for (int r = 0; r < e->L.n_recs; r++) {
+            const int32_t *rec = e->L.recs[r].rec;
+            if (!record_ok(rec, e->L.recs[r].n))
+                return mtx_set_error(MTX_ERR_FORMAT, "golden: image: constants of layer origin 0x%x: record %d: %s",
+                                     d->origin, r, rec[0] < 0 || rec[0] > 62 ? "shift outside [0, 62]"
+                                                                             : "a multiplier of -2^31");
+        }
+    }
+    return MTX_OK;
 }
 
 /* x = res(EMB[id] + POS[pos]) for one row. */
@@ -228,6 +266,11 @@ mtx_status mtx_golden_run(const mtx_image *im, const mtx_plan *p, const int32_t 
     read_words(e->enc_norm, en, MTX_REQ_WORDS(C));
     read_words(e->dec_norm, dn, MTX_REQ_WORDS(C));
     read_words(e->lm_req, lr, MTX_REQ_WORDS(im->dims.Vt));
+    mtx_status st = records_check(e, p);
+    if (st) {
+        free(e);
+        return st;
+    }
     memset(out, 0, sizeof(int32_t) * (size_t)B * MTX_IO_STRIDE);
     for (int b = 0; b < B; b++)
         run_word(e, p, in + (int64_t)b * MTX_IO_STRIDE, out + (int64_t)b * MTX_IO_STRIDE, b, opts);

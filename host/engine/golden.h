@@ -23,7 +23,9 @@ typedef struct {
 
 /* in/out: B words of MTX_IO_STRIDE int32 each (format/layout.h). The image
  * and plan must have been validated by mtx_image_parse / mtx_plan_parse;
- * input words are checked here (MTX_ERR_DATA naming the word). */
+ * input words are checked here (MTX_ERR_DATA naming the word), and so are
+ * the requant records the plan uses (MTX_ERR_FORMAT for a shift outside
+ * [0, 62] or a multiplier of -2^31, which docs/engine.md rules out). */
 mtx_status mtx_golden_run(const mtx_image *im, const mtx_plan *p, const int32_t *in, int B,
                           int32_t *out, const mtx_golden_opts *opts);
 

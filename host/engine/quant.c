@@ -2,6 +2,7 @@
  * (see quant.h; the constants are those of docs/engine.md). */
 #include "engine/quant.h"
 #include "engine/iops.h"
+#include "data/batch.h"
 
 #include <math.h>
 #include <stdlib.h>
@@ -170,30 +171,17 @@ static int *sample_entries(int n, int k, uint64_t seed) {
     return idx;
 }
 
-/* Fills a padded teacher-forced batch of the entries idx[0..B) and the lists of real rows. */
+/* The padded teacher-forced batch of the entries idx[0..B) (mtx_batch_pack)
+ * and the lists of its real rows: source positions and target steps up to
+ * the one that predicts </s>. */
 static void fill_batch(mtx_batch *bt, int32_t *src, int *slen, int32_t *tin, int32_t *tout, const mtx_encoded *e,
                        const int *idx, int B, int *srows, int *ns, int *trows, int *nt) {
-    int S = 1, T = 1;
-    for (int b = 0; b < B; b++) {
-        if (e->src_len[idx[b]] > S) S = e->src_len[idx[b]];
-        if (e->tgt_len[idx[b]] + 1 > T) T = e->tgt_len[idx[b]] + 1;
-    }
+    mtx_batch_pack(bt, e, idx, B, src, slen, tin, tout);
     *ns = *nt = 0;
-    int n_tgt = 0;
     for (int b = 0; b < B; b++) {
-        const int k = idx[b], ls = e->src_len[k], lt = e->tgt_len[k];
-        slen[b] = ls;
-        for (int s = 0; s < S; s++) {
-            src[b * S + s] = s < ls ? e->src[e->src_off[k] + s] : MTX_PAD;
-            if (s < ls) srows[(*ns)++] = b * S + s;
-        }
-        for (int t = 0; t < T; t++) {
-            tin[b * T + t] = t == 0 ? MTX_BOS : t <= lt ? e->tgt[e->tgt_off[k] + t - 1] : MTX_PAD;
-            tout[b * T + t] = t < lt ? e->tgt[e->tgt_off[k] + t] : t == lt ? MTX_EOS : -1;
-            if (t <= lt) trows[(*nt)++] = b * T + t, n_tgt++;
-        }
+        for (int s = 0; s < slen[b]; s++) srows[(*ns)++] = b * bt->S + s;
+        for (int t = 0; t <= e->tgt_len[idx[b]]; t++) trows[(*nt)++] = b * bt->T + t;
     }
-    *bt = (mtx_batch){ B, S, T, src, slen, tin, tout, n_tgt };
 }
 
 static mtx_status calibrate(calib *c, const mtx_bank *b, const mtx_assembly *as, int n_as,

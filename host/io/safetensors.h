@@ -30,6 +30,9 @@ typedef enum { MTX_DT_F32, MTX_DT_F16, MTX_DT_BF16, MTX_DT_I8, MTX_DT_U8, MTX_DT
 
 #define MTX_ST_MAX_DIMS 4
 #define MTX_ST_MAX_NAME 160 /* bytes including the NUL */
+#define MTX_ST_MAX_HEADER 100000000u      /* header bytes; the reference implementation's limit */
+#define MTX_ST_MAX_INT 9007199254740992.0 /* 2^53: dimensions and offsets, exact as JSON numbers */
+#define MTX_ST_META "__metadata__"        /* the header key of the metadata object */
 
 typedef struct {
     char name[MTX_ST_MAX_NAME];

@@ -299,3 +299,23 @@ int mtx_bank_same_base(const mtx_bank *a, const mtx_bank *b) {
            a->teacher.n_params == b->teacher.n_params &&
            !memcmp(a->teacher.params, b->teacher.params, a->teacher.n_params * sizeof(float));
 }
+
+mtx_status mtx_assembly_parse(const mtx_bank *b, const char *s, mtx_assembly *a) {
+    memset(a, 0, sizeof *a);
+    const char *bar = strchr(s, '|');
+    if (!bar || strchr(bar + 1, '|'))
+        return mtx_set_error(MTX_ERR_ARG, "\"ENCODER | DECODER\" needs one '|', got '%s'", s);
+    char enc[512];
+    const size_t n = (size_t)(bar - s);
+    if (n >= sizeof enc) return mtx_set_error(MTX_ERR_ARG, "encoder tiling longer than %zu bytes", sizeof enc - 1);
+    memcpy(enc, s, n);
+    enc[n] = 0;
+    const mtx_model_config *c = &b->teacher.cfg;
+    mtx_status st = mtx_tiling_parse(enc, &a->enc);
+    if (!st) st = mtx_tiling_validate(&a->enc, c->num_layers, b->gran, b->n_gran);
+    if (st) return mtx_set_error(st, "encoder: %s", mtx_last_error());
+    st = mtx_tiling_parse(bar + 1, &a->dec);
+    if (!st) st = mtx_tiling_validate(&a->dec, c->num_decoder_layers, b->gran, b->n_gran);
+    if (st) return mtx_set_error(st, "decoder: %s", mtx_last_error());
+    return MTX_OK;
+}

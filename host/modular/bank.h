@@ -66,6 +66,11 @@ void mtx_bank_free(mtx_bank *b);
  * same teacher bit for bit (so their modules are interchangeable). */
 int mtx_bank_same_base(const mtx_bank *a, const mtx_bank *b);
 
+/* "ENCODER | DECODER" tilings (the notation of sweep and `assemble
+ * --tiling`) into an assembly, each side checked against b's stacks and
+ * granularities. The error names the side ("encoder: ..."). */
+mtx_status mtx_assembly_parse(const mtx_bank *b, const char *s, mtx_assembly *a);
+
 /* Module views (NULL if the granularity is not in the bank or j is out of range). */
 mtx_enc_layer *mtx_bank_enc_module(const mtx_bank *b, int g, int j);
 mtx_dec_layer *mtx_bank_dec_module(const mtx_bank *b, int g, int j);
