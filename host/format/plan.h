@@ -39,11 +39,21 @@ mtx_status mtx_plan_parse(mtx_plan *p, const uint8_t *data, uint64_t bytes, cons
 mtx_status mtx_plan_load(const char *path, const mtx_image *im, mtx_plan *p, uint8_t **data,
                          uint64_t *bytes);
 
-/* Work per word for a word of src_len characters decoded for tgt_len steps:
- * int8 MACs of every GEMM (attention included) and bytes of weights and
- * constants read (each layer once per word; decoder layers once per step). */
+/* Work per word for a word of src_len (S) characters decoded for tgt_len (T)
+ * steps. MACs: every int8 GEMM, attention included. Encoder layer, over S
+ * positions: qkv, o, wi, wo, and scores and p.v over S x S (S(4C^2 + 2CF) +
+ * 2S^2 C). Decoder layer: per step t = 0..T-1 qkv, o, cq, co, wi, wo for one
+ * position, self-attention scores and p.v over t + 1 keys, cross-attention
+ * scores and p.v over S keys; ckv once per word over S (T(6C^2 + 2CF) +
+ * CT(T+1) + 2CST + 2C^2 S). lm_head: Vt C per step. Bytes: each encoder
+ * layer's weights and constants once, each decoder layer's T times, the
+ * lm_head and its requant record T times; embedding and position rows, the
+ * final norm records and the exp2 table are not counted. */
 void mtx_plan_cost(const mtx_plan *p, const mtx_image *im, int src_len, int tgt_len,
                    uint64_t *macs, uint64_t *weight_bytes);
+/* The same for one layer (lm_head excluded): what mtx_plan_cost sums. */
+void mtx_plan_layer_cost(const mtx_plan_desc *d, int src_len, int tgt_len, uint64_t *macs,
+                         uint64_t *weight_bytes);
 
 /* Tiling in the sweep's notation, "t0 m2.1 t3 | m3.0 m3.1". */
 void mtx_plan_tiling(const mtx_plan *p, char *buf, size_t cap);
