@@ -14,6 +14,8 @@ BUILD    ?= build
 
 # host/<layer>/*.c: every folder but cli/ is the library; cli/ is the modtx CLI.
 LIB_SRCS  := $(filter-out host/cli/%.c,$(wildcard host/*/*.c))
+# The HLS kernel compiled natively: the csim backend (host/device/backend_csim.c).
+LIB_SRCS  += hls/mtx_engine.c
 LIB_OBJS  := $(LIB_SRCS:%.c=$(BUILD)/%.o)
 CLI_OBJS  := $(patsubst %.c,$(BUILD)/%.o,$(wildcard host/cli/*.c))
 TEST_SRCS := $(filter-out tests/test_main.c,$(wildcard tests/test_*.c))
@@ -35,6 +37,11 @@ $(BUILD)/%.o: %.c
 	@mkdir -p $(dir $@)
 	$(CC) $(CPPFLAGS) $(CFLAGS) -c -o $@ $<
 
+# gcc knows neither HLS pragmas nor that loop labels name loops for synthesis.
+$(BUILD)/hls/mtx_engine.o: CFLAGS += -Wno-unknown-pragmas -Wno-unused-label
+# The kernel's header is included as "hls/mtx_engine.h".
+$(BUILD)/host/device/backend_csim.o $(BUILD)/tests/test_hls.o: CPPFLAGS += -I.
+
 # Every tests/test_NAME.c defines `void mtx_suite_NAME(void)`; the list of
 # suites is generated so adding a file is enough to add a suite.
 $(BUILD)/tests/suites.def: $(TEST_SRCS)
@@ -50,6 +57,8 @@ $(BUILD)/test_modtx: $(TEST_OBJS) $(BUILD)/libmodtx.a
 # Run the unit and integration suites; exit status is non-zero on any failure.
 test: $(BUILD)/test_modtx $(BUILD)/modtx
 	bash tests/scripts/check_layers.sh
+	bash tests/scripts/check_hls.sh
+	bash tests/scripts/check_hls.sh --self-test
 	MTX_BIN=$(BUILD)/modtx OPENBLAS_NUM_THREADS=2 $(BUILD)/test_modtx
 
 # The same suites under AddressSanitizer and UndefinedBehaviorSanitizer.

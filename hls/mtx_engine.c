@@ -301,3 +301,15 @@ void mtx_engine(const unsigned char *image, const unsigned char *plan, const int
     }
     *status = st;
 }
+
+#ifndef __SYNTHESIS__
+/* Test-only access to the primitives (tests/test_hls.c); not synthesized. */
+int64_t mtx_engine_prim(int op, int64_t a, int64_t b) {
+    switch (op) {
+    case MTX_ENGINE_PRIM_RSHR: return rshr(a, (uint32_t)b & 63u);
+    case MTX_ENGINE_PRIM_ISQRT: return (int64_t)isqrt56((uint64_t)a);
+    case MTX_ENGINE_PRIM_UDIV: return (int64_t)udiv48((uint64_t)a, (uint64_t)b);
+    default: return 0;
+    }
+}
+#endif

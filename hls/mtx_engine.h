@@ -23,4 +23,13 @@
 
 void mtx_engine(MTX_ENGINE_DROP_FIRST(MTX_KERNEL_ARGS(MTX_ENGINE_PARAM)));
 
+#ifndef __SYNTHESIS__
+#include <stdint.h>
+/* Test-only (not synthesized): the kernel's own primitives, for checking
+ * against independent values. RSHR: rshr(a, b); ISQRT: floor(sqrt(a)) for
+ * a < 2^56; UDIV: floor(a / b) for a < 2^48, b > 0. */
+enum { MTX_ENGINE_PRIM_RSHR = 0, MTX_ENGINE_PRIM_ISQRT = 1, MTX_ENGINE_PRIM_UDIV = 2 };
+int64_t mtx_engine_prim(int op, int64_t a, int64_t b);
+#endif
+
 #endif
