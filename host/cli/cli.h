@@ -18,6 +18,8 @@ int mtx_cmd_modularize(int argc, char **argv);
 int mtx_cmd_assemble(int argc, char **argv);
 int mtx_cmd_sweep(int argc, char **argv);
 int mtx_cmd_average(int argc, char **argv);
+int mtx_cmd_export(int argc, char **argv);
+int mtx_cmd_run(int argc, char **argv);
 
 /* Prints training progress to stderr; ctx points to an int: stderr is a TTY. */
 void mtx_cli_progress(const mtx_train_progress *p, void *ctx);
@@ -44,5 +46,10 @@ int mtx_fail(const char *cmd);
 
 /* Parses a positive integer option; prints a usage error and returns -1 if invalid. */
 long mtx_opt_int(const char *cmd, const char *name, const char *s, long lo, long hi);
+
+/* A word typed by a user into source ids (predict, run): as given, else
+ * lower-cased; the unknown-character or too-long error is the as-given one. */
+#define MTX_CLI_MAX_WORD 256
+mtx_status mtx_cli_encode_word(const mtx_vocab *sv, const char *word, int32_t *ids, int max, int *len);
 
 #endif

@@ -2,6 +2,7 @@
 #include "cli/cli.h"
 #include "core/mtx.h"
 
+#include <ctype.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -64,4 +65,20 @@ void mtx_cli_command_line(char *cmd, size_t cap, int argc, char **argv) {
         size_t l = strlen(cmd);
         snprintf(cmd + l, cap - l, " %s", argv[i]);
     }
+}
+
+mtx_status mtx_cli_encode_word(const mtx_vocab *sv, const char *word, int32_t *ids, int max, int *len) {
+    *len = 0;
+    mtx_status st = mtx_vocab_encode_chars(sv, word, ids, max, len);
+    if (st) {
+        /* words are usually typed in any case; the vocabulary may be lower case */
+        char low[MTX_CLI_MAX_WORD + 1];
+        size_t k = 0;
+        for (; word[k] && k < MTX_CLI_MAX_WORD; k++) low[k] = (char)tolower((unsigned char)word[k]);
+        low[k] = 0;
+        if (!word[k] && strcmp(low, word) && !mtx_vocab_encode_chars(sv, low, ids, max, len)) st = MTX_OK;
+        else mtx_vocab_encode_chars(sv, word, ids, max, len);
+    }
+    if (!st && *len == 0) st = mtx_set_error(MTX_ERR_DATA, "empty word");
+    return st;
 }

@@ -131,17 +131,7 @@ static void predict_flush(predictor *p) {
     for (int i = 0; i < p->n; i++) {
         int32_t ids[MTX_MAX_POSITIONS];
         int len = 0;
-        mtx_status st = mtx_vocab_encode_chars(&p->b->src_vocab, p->words[i], ids, Ps, &len);
-        if (st) {
-            /* words are usually typed in any case; the vocabulary may be lower case */
-            char low[PRED_MAX_WORD + 1];
-            size_t k = 0;
-            for (; p->words[i][k]; k++) low[k] = (char)tolower((unsigned char)p->words[i][k]);
-            low[k] = 0;
-            if (strcmp(low, p->words[i]) && !mtx_vocab_encode_chars(&p->b->src_vocab, low, ids, Ps, &len)) st = MTX_OK;
-            else mtx_vocab_encode_chars(&p->b->src_vocab, p->words[i], ids, Ps, &len);
-        }
-        if (!st && len == 0) st = mtx_set_error(MTX_ERR_DATA, "empty word");
+        mtx_status st = mtx_cli_encode_word(&p->b->src_vocab, p->words[i], ids, Ps, &len);
         ok[i] = !st;
         if (st) {
             fprintf(stderr, "modtx predict: %s\n", mtx_last_error());

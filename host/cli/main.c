@@ -20,6 +20,8 @@ static const struct {
     { "sweep", mtx_cmd_sweep, "evaluate every reachable compression ratio of a bank" },
     { "average", mtx_cmd_average, "average the weights of models that share a starting point" },
     { "bench", mtx_cmd_bench, "measure training throughput against OpenBLAS peak" },
+    { "export", mtx_cmd_export, "quantize a bank or model to int8: image.bin + one plan per ratio" },
+    { "run", mtx_cmd_run, "transcribe or score words on an integer engine (--backend ref, ...)" },
 };
 
 static void usage(FILE *f) {
