@@ -53,20 +53,27 @@ ISQRT_BIT:
 /* ---- loads from global memory into the on-chip buffers ---- */
 
 /* Matrix (out, in) int8 row-major at image[off] into tiles tb.. of wt:
- * tile (ot, it) = tb + ot * IT + it, zero-padded to whole tiles. */
+ * tile (ot, it) = tb + ot * IT + it, zero-padded to whole tiles. Read in
+ * image order (bursts); one tile row (MTX_PE_COLS bytes, one word of the
+ * reshaped tile memory) per cycle. */
 static void load_matrix(const unsigned char *image, uint64_t off, uint32_t out, uint32_t in,
                         int8_t wt[W_TILES][MTX_PE_ROWS][MTX_PE_COLS], uint32_t tb) {
     uint32_t ot_n = (out + MTX_PE_ROWS - 1) / MTX_PE_ROWS, it_n = (in + MTX_PE_COLS - 1) / MTX_PE_COLS;
 LOAD_W_ROW:
     for (uint32_t o = 0; o < ot_n * MTX_PE_ROWS; o++) {
 #pragma HLS LOOP_TRIPCOUNT min=16 max=2048
-    LOAD_W_COL:
-        for (uint32_t i = 0; i < it_n * MTX_PE_COLS; i++) {
-#pragma HLS LOOP_TRIPCOUNT min=16 max=2048
+        uint64_t row = off + (uint64_t)o * in;
+        uint32_t t0 = tb + (o / MTX_PE_ROWS) * it_n, r = o % MTX_PE_ROWS;
+    LOAD_W_TILE:
+        for (uint32_t it = 0; it < it_n; it++) {
+#pragma HLS LOOP_TRIPCOUNT min=1 max=128
 #pragma HLS PIPELINE II=1
-            int8_t v = 0;
-            if (o < out && i < in) v = (int8_t)image[off + (uint64_t)o * in + i];
-            wt[tb + (o / MTX_PE_ROWS) * it_n + i / MTX_PE_COLS][o % MTX_PE_ROWS][i % MTX_PE_COLS] = v;
+        LOAD_W_BYTE:
+            for (uint32_t c = 0; c < MTX_PE_COLS; c++) {
+#pragma HLS UNROLL
+                uint32_t i = it * MTX_PE_COLS + c;
+                wt[t0 + it][r][c] = (o < out && i < in) ? (int8_t)image[row + i] : 0;
+            }
         }
     }
 }

@@ -9,7 +9,7 @@
 #include <limits.h>
 #include <stdlib.h>
 
-#include "device/device.h"
+#include "device/backends.h"
 #include "hls/mtx_engine.h"
 
 /* Names of the MTX_ENG_* codes of format/layout.h, by value. */

@@ -7,5 +7,6 @@
 #include "device/device.h"
 
 extern const mtx_backend mtx_backend_ref; /* backend_ref.c: the golden model */
+extern const mtx_backend mtx_backend_csim; /* backend_csim.c: the HLS kernel compiled natively */
 
 #endif
