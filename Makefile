@@ -152,6 +152,17 @@ students: $(BUILD)/modtx
 	for s in 3x3 2x2; do $(call restarts,$(STUDENT_OUT)/$$s,$(call student_cfg,restarts3,$$s),round2,781,782,round3) || exit 1; done
 	for s in 3x3 2x2; do $(call restarts,$(STUDENT_OUT)/$$s,$(call student_cfg,restarts4,$$s),round3,783,784,student) || exit 1; done
 
+# Long checks (minutes): csim == golden on the whole test split for the 1x,
+# 2x, 3x and 6x plans of the shipped bank (exported into $(BUILD)/check-long).
+CHECK_LONG_DIR ?= $(BUILD)/check-long
+check-long: $(BUILD)/modtx
+	rm -rf $(CHECK_LONG_DIR)/export
+	$(BUILD)/modtx export --model models/g2p-modular --out $(CHECK_LONG_DIR)/export
+	for r in 1.00 2.00 3.00 6.00; do \
+	    $(BUILD)/modtx run --backend csim --image $(CHECK_LONG_DIR)/export/image.bin --ratio $$r \
+	        --split test --against ref || exit 1; \
+	done
+
 clean:
 	rm -rf $(BUILD)
 
