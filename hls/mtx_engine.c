@@ -139,7 +139,7 @@ GEMM_OT:
             }
         GEMM_STORE:
             for (int r = 0; r < MTX_PE_ROWS; r++) {
-#pragma HLS PIPELINE II=1
+#pragma HLS UNROLL
                 if (ot * MTX_PE_ROWS + r < out) acc[s][ot * MTX_PE_ROWS + r] = part[r];
             }
         }
@@ -291,6 +291,7 @@ void mtx_engine(const unsigned char *image, const unsigned char *plan, const int
     static int8_t at[MTX_MAX_POS][ROW_W];
 #pragma HLS ARRAY_PARTITION variable=at cyclic factor=16 dim=2
     static int32_t acc[MTX_MAX_POS][ROW_W];
+#pragma HLS ARRAY_PARTITION variable=acc cyclic factor=16 dim=2
     static kv_rows kvs[MTX_MAX_STACK_LAYERS], kvx[MTX_MAX_STACK_LAYERS];
     eng_cfg g;
     int st = check_image(image, image_bytes, &g);
