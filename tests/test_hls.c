@@ -13,6 +13,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "cli_util.h"
 #include "device/device.h"
 #include "engine/export.h"
 #include "engine/golden.h"
@@ -448,6 +449,34 @@ static void test_golden_equivalence(void) {
     free(img);
 }
 
+/* modtx run --against: the same words through a second backend. */
+static void test_cli_against(void) {
+    CU_ASSERT_FATAL(g_exp_ok);
+    g_bin = getenv("MTX_BIN") && *getenv("MTX_BIN") ? getenv("MTX_BIN") : "build/modtx";
+    CU_ASSERT_FATAL(bin_ok());
+    char img[128];
+    snprintf(img, sizeof img, "%s/image.bin", g_exp);
+    run_result r = RUN("run", "--backend", "csim", "--image", img, "--ratio", "3", "--split", "test", "--limit", "30",
+                       "--json", "--against", "ref");
+    if (r.status) show("run --against", &r);
+    CU_ASSERT_EQUAL_FATAL(r.status, 0);
+    cJSON *j = parse_one_object(r.out);
+    CU_ASSERT_FATAL(j != NULL);
+    CU_ASSERT_EQUAL(num(j, "words"), 30);
+    CU_ASSERT_EQUAL(num(j, "differ"), 0);
+    CU_ASSERT(num(j, "against_words_per_s") > 0);
+    CU_ASSERT_STRING_EQUAL(cJSON_GetObjectItem(j, "against")->valuestring, "ref");
+    cJSON_Delete(j);
+    run_free(&r);
+    r = RUN("run", "--backend", "csim", "--image", img, "--ratio", "3", "--split", "test", "--limit", "3",
+            "--against", "nosuch");
+    CU_ASSERT(r.status == 1 && one_line(r.err) && has(r.err, "unknown backend 'nosuch'") && has(r.err, "csim"));
+    run_free(&r);
+    r = RUN("run", "--backend", "csim", "--image", img, "--ratio", "3", "--against", "ref", "hello");
+    CU_ASSERT(r.status == 2 && has(r.err, "go with --split"));
+    run_free(&r);
+}
+
 void mtx_suite_hls(void) {
     CU_pSuite s = CU_add_suite("hls", hls_init, hls_clean);
     CU_add_test(s, "rshr: hand values and floor((v + 2^(s-1)) / 2^s)", test_rshr);
@@ -459,4 +488,5 @@ void mtx_suite_hls(void) {
     CU_add_test(s, "checks in order: image, plan, batch, words", test_check_order);
     CU_pSuite e = CU_add_suite("hls == golden", eq_init, eq_clean);
     CU_add_test(e, "csim == golden on 200 test words for every plan of the shipped bank", test_golden_equivalence);
+    CU_add_test(e, "modtx run --split --against ref: same words, 0 differ; errors", test_cli_against);
 }
