@@ -362,6 +362,7 @@ static char g_exp[64];
 static int g_exp_ok;
 
 static int eq_init(void) {
+    if (cli_suite_init()) return 1; /* g_dir and g_bin for modtx runs */
     snprintf(g_exp, sizeof g_exp, "/tmp/mtx_hls_%d", (int)getpid());
     mtx_set_threads(1);
     mtx_export_opts o;
@@ -377,7 +378,7 @@ static int eq_init(void) {
 
 static int eq_clean(void) {
     mtx_test_rm_tree(g_exp);
-    return 0;
+    return cli_suite_clean();
 }
 
 /* The first n non-empty test-split words of the export's data, encoded. */
@@ -452,7 +453,6 @@ static void test_golden_equivalence(void) {
 /* modtx run --against: the same words through a second backend. */
 static void test_cli_against(void) {
     CU_ASSERT_FATAL(g_exp_ok);
-    g_bin = getenv("MTX_BIN") && *getenv("MTX_BIN") ? getenv("MTX_BIN") : "build/modtx";
     CU_ASSERT_FATAL(bin_ok());
     char img[128];
     snprintf(img, sizeof img, "%s/image.bin", g_exp);
