@@ -25,6 +25,8 @@ endif
 
 # host/<layer>/*.c: every folder but cli/ is the library; cli/ is the modtx CLI.
 LIB_SRCS  := $(filter-out host/cli/%.c,$(wildcard host/*/*.c))
+# The HLS kernel compiled natively: the csim backend (host/device/backend_csim.c).
+LIB_SRCS  += hls/mtx_engine.c
 LIB_OBJS  := $(LIB_SRCS:%.c=$(BUILD)/%.o)
 CLI_OBJS  := $(patsubst %.c,$(BUILD)/%.o,$(wildcard host/cli/*.c))
 TEST_SRCS := $(filter-out tests/test_main.c,$(wildcard tests/test_*.c))
@@ -46,6 +48,11 @@ $(BUILD)/%.o: %.c
 	@mkdir -p $(dir $@)
 	$(CC) $(CPPFLAGS) $(CFLAGS) -c -o $@ $<
 
+# gcc knows neither HLS pragmas nor that loop labels name loops for synthesis.
+$(BUILD)/hls/mtx_engine.o: CFLAGS += -Wno-unknown-pragmas -Wno-unused-label
+# The kernel's header is included as "hls/mtx_engine.h".
+$(BUILD)/host/device/backend_csim.o $(BUILD)/tests/test_hls.o: CPPFLAGS += -I.
+
 # Every tests/test_NAME.c defines `void mtx_suite_NAME(void)`; the list of
 # suites is generated so adding a file is enough to add a suite.
 $(BUILD)/tests/suites.def: $(TEST_SRCS)
@@ -62,6 +69,8 @@ $(BUILD)/test_modtx: $(TEST_OBJS) $(BUILD)/libmodtx.a
 test: $(BUILD)/test_modtx $(BUILD)/modtx
 	bash tests/scripts/check_layers.sh
 	bash tests/scripts/check_sizes.sh
+	bash tests/scripts/check_hls.sh
+	bash tests/scripts/check_hls.sh --self-test
 	MTX_BIN=$(BUILD)/modtx OPENBLAS_NUM_THREADS=2 $(BUILD)/test_modtx
 
 # The same suites under AddressSanitizer and UndefinedBehaviorSanitizer, in
@@ -215,6 +224,17 @@ xclbin:
 	    -o $(HW_OUT)/mtx_engine.xclbin $(HW_OUT)/mtx_engine.xo; \
 	if [ "$(TARGET)" != hw ]; then emconfigutil --platform $(PLATFORM) --od $(HW_OUT); fi; \
 	echo "$(HW_OUT)/mtx_engine.xclbin"
+
+# Long checks (minutes): csim == golden on the whole test split for the 1x,
+# 2x, 3x and 6x plans of the shipped bank (exported into $(BUILD)/check-long).
+CHECK_LONG_DIR ?= $(BUILD)/check-long
+check-long: $(BUILD)/modtx
+	rm -rf $(CHECK_LONG_DIR)/export
+	$(BUILD)/modtx export --model models/g2p-modular --out $(CHECK_LONG_DIR)/export
+	for r in 1.00 2.00 3.00 6.00; do \
+	    $(BUILD)/modtx run --backend csim --image $(CHECK_LONG_DIR)/export/image.bin --ratio $$r \
+	        --split test --against ref || exit 1; \
+	done
 
 clean:
 	rm -rf $(BUILD)

@@ -19,7 +19,7 @@ static const char run_help[] =
     "usage: modtx run --backend NAME --image FILE (--plan FILE | --ratio R | --plans F1,F2,...)\n"
     "                 [--batch N] [--verbose] [--xclbin FILE [--device N]] [WORD...]\n"
     "       modtx run --backend NAME --image FILE (--plan FILE | --ratio R) --split dev|test\n"
-    "                 [--limit N | --sample N] [--json] [--compare]\n"
+    "                 [--limit N | --sample N] [--json] [--compare] [--against BACKEND]\n"
     "\n"
     "Runs an exported model (modtx export) on an integer engine: the image is\n"
     "loaded once, each batch of up to N words (default 64) runs with a plan.\n"
@@ -32,9 +32,12 @@ static const char run_help[] =
     "manifest's provenance): all of it, its first N words (--limit N) or N words\n"
     "spread evenly over it (--sample N, the sweep's fixed sample), and prints PER, WER and\n"
     "words/s (one JSON object with --json); --compare adds the fp32 model of the\n"
-    "same assembly on the same words. --xclbin (backend xrt) is the kernel's\n"
-    "xclbin and --device the card's index (default 0; docs/deploy.md).\n"
-    "Backends: ref (the golden model), xrt (an Alveo card through XRT)";
+    "same assembly on the same words; --against runs the same words through a\n"
+    "second backend and fails (exit 1) when any word's output differs. --xclbin\n"
+    "(backend xrt) is the kernel's xclbin and --device the card's index (default\n"
+    "0; docs/deploy.md).\n"
+    "Backends: ref (the golden model), csim (the HLS kernel compiled natively),\n"
+    "xrt (the HLS kernel on an Alveo card through XRT)";
 
 enum { RUN_MAX_PLANS = 16 };
 
@@ -197,6 +200,29 @@ static int transcribe(runner *r, word_list *w) {
 
 /* ------------------------------------------------------------ scoring */
 
+/* The same n words through backend `against` (its own device, the same
+ * image and plan): *differ = words whose output differs from out. */
+static mtx_status run_against(runner *r, const char *against, const int32_t *in, int n, const int32_t *out,
+                              int *differ, double *secs) {
+    int32_t *o2 = calloc((size_t)n + 1, sizeof(int32_t) * MTX_IO_STRIDE);
+    mtx_device *mine = r->dev, *dev = NULL;
+    mtx_device_opts o = { NULL, 0, 0 };
+    mtx_status st = o2 ? mtx_device_open(&dev, against, &o) : mtx_set_error(MTX_ERR_NOMEM, "out of memory");
+    if (!st) st = mtx_device_load_image(dev, &r->im);
+    if (!st) {
+        r->dev = dev;
+        st = run_words(r, in, n, o2, secs);
+        r->dev = mine;
+    }
+    *differ = 0;
+    for (int i = 0; !st && i < n; i++)
+        *differ += memcmp(out + (int64_t)i * MTX_IO_STRIDE, o2 + (int64_t)i * MTX_IO_STRIDE,
+                          sizeof(int32_t) * MTX_IO_STRIDE) != 0;
+    mtx_device_close(dev);
+    free(o2);
+    return st;
+}
+
 /* The fp32 model of the plan's assembly (from the manifest's source) on the same words. */
 static mtx_status fp32_score(const runner *r, const mtx_manifest *m, const mtx_encoded *view, mtx_score *out) {
     char tiling[512];
@@ -229,7 +255,7 @@ static mtx_status fp32_score(const runner *r, const mtx_manifest *m, const mtx_e
 }
 
 static int score_split(runner *r, const char *split, long limit, long sample, int json, int compare,
-                       const char *backend) {
+                       const char *backend, const char *against) {
     mtx_manifest m;
     mtx_dataset d;
     mtx_encoded spread;
@@ -266,6 +292,9 @@ static int score_split(runner *r, const char *split, long limit, long sample, in
     }
     double secs = 0;
     if (!st && n) st = run_words(r, in, n, out, &secs);
+    int differ = 0;
+    double against_secs = 0;
+    if (!st && n && against) st = run_against(r, against, in, n, out, &differ, &against_secs);
     mtx_score sc;
     memset(&sc, 0, sizeof sc);
     for (int i = 0; !st && i < n; i++) {
@@ -296,18 +325,25 @@ static int score_split(runner *r, const char *split, long limit, long sample, in
                "\"backend\":\"%s\"", split, n, mtx_score_per(&sc), mtx_score_wer(&sc), wps, plan, backend);
         if (ds && ds->cycles) printf(",\"cycles\":%llu", (unsigned long long)ds->cycles);
         if (compare) printf(",\"fp32_per\":%.4f,\"fp32_wer\":%.4f", mtx_score_per(&ref), mtx_score_wer(&ref));
+        if (against)
+            printf(",\"against\":\"%s\",\"differ\":%d,\"against_words_per_s\":%.1f", against, differ,
+                   against_secs > 0 ? n / against_secs : 0);
         printf("}\n");
     } else {
         printf("%s: %d words  PER %.2f%%  WER %.2f%%  (%s on %s, %.0f words/s)\n", split, n, mtx_score_per(&sc),
                mtx_score_wer(&sc), plan, backend, wps);
         if (compare) printf("fp32 of the same assembly: PER %.2f%%  WER %.2f%%\n", mtx_score_per(&ref), mtx_score_wer(&ref));
+        if (against)
+            printf("against %s: %d of %d words differ (%s %.0f words/s)\n", against, differ, n, against,
+                   against_secs > 0 ? n / against_secs : 0);
     }
-    return 0;
+    if (differ) fprintf(stderr, "modtx run: %s and %s differ on %d of %d words\n", backend, against, differ, n);
+    return differ ? 1 : 0;
 }
 
 int mtx_cmd_run(int argc, char **argv) {
     const char *backend = NULL, *image = NULL, *plan = NULL, *ratio = NULL, *plans = NULL, *batch_s = "64";
-    const char *split = NULL, *limit_s = NULL, *sample_s = NULL, *xclbin = NULL, *device_s = "0";
+    const char *split = NULL, *limit_s = NULL, *sample_s = NULL, *xclbin = NULL, *device_s = "0", *against = NULL;
     int verbose = 0, json = 0, compare = 0;
     char help[2048];
     snprintf(help, sizeof help, "%s (this build: %s).\n", run_help, mtx_device_backends());
@@ -318,8 +354,8 @@ int mtx_cmd_run(int argc, char **argv) {
                              { "--verbose", NULL, &verbose }, { "--split", &split, NULL },
                              { "--limit", &limit_s, NULL }, { "--json", NULL, &json }, { "--compare", NULL, &compare },
                              { "--xclbin", &xclbin, NULL }, { "--device", &device_s, NULL },
-                             { "--sample", &sample_s, NULL } };
-    int r = pos ? mtx_parse_opts(argc, argv, opts, 14, help, pos, argc, &npos) : 2;
+                             { "--sample", &sample_s, NULL }, { "--against", &against, NULL } };
+    int r = pos ? mtx_parse_opts(argc, argv, opts, 15, help, pos, argc, &npos) : 2;
     if (r) {
         free(pos);
         return r == 1 ? 0 : 2;
@@ -329,7 +365,8 @@ int mtx_cmd_run(int argc, char **argv) {
     else if ((plan != NULL) + (ratio != NULL) + (plans != NULL) != 1) usage = "give exactly one of --plan, --ratio and --plans";
     else if (split && strcmp(split, "dev") && strcmp(split, "test")) usage = "--split must be dev or test";
     else if (split && (plans || npos)) usage = "--split scores one plan (--plan or --ratio) and takes no words";
-    else if (!split && (json || compare || limit_s || sample_s)) usage = "--json, --compare, --limit and --sample go with --split";
+    else if (!split && (json || compare || limit_s || sample_s || against))
+        usage = "--json, --compare, --limit, --sample and --against go with --split";
     else if (limit_s && sample_s) usage = "give --limit or --sample, not both";
     long batch = mtx_opt_int("run", "--batch", batch_s, 1, MTX_MAX_BATCH);
     long limit = limit_s ? mtx_opt_int("run", "--limit", limit_s, 1, 100000000) : 0;
@@ -352,7 +389,7 @@ int mtx_cmd_run(int argc, char **argv) {
     rn->batch = (int)batch;
     int status;
     if (split) {
-        status = score_split(rn, split, limit, sample, json, compare, backend);
+        status = score_split(rn, split, limit, sample, json, compare, backend, against);
     } else {
         word_list w = { NULL, 0, 0 };
         int oom = 0, bad = 0;

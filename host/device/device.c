@@ -11,6 +11,7 @@
 static const mtx_backend *const backends[] = {
     &mtx_backend_ref,
     &mtx_backend_xrt,
+    &mtx_backend_csim,
 };
 enum { N_BACKENDS = sizeof backends / sizeof backends[0] };
 
