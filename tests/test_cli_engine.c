@@ -210,6 +210,38 @@ static void test_split_sample(void) {
     run_free(&r);
 }
 
+/* --split with --plans all: one JSON object per plan of the manifest, in its
+ * order, each equal to that plan scored alone on the same words. Checked by
+ * scoring every row with plan 0: the 6.00x row then differs from its
+ * single-plan run. */
+static void test_split_all_plans(void) {
+    CU_ASSERT_FATAL(g_exported);
+    run_result all = RUN("run", "--backend", "ref", "--image", g_img, "--plans", "all", "--split", "test", "--limit",
+                         "12", "--json");
+    run_result six = RUN("run", "--backend", "ref", "--image", g_img, "--ratio", "6", "--split", "test", "--limit",
+                         "12", "--json");
+    run_result one = RUN("run", "--backend", "ref", "--image", g_img, "--ratio", "1", "--split", "test", "--limit",
+                         "12", "--json");
+    CU_ASSERT_EQUAL_FATAL(all.status, 0);
+    CU_ASSERT_EQUAL_FATAL(six.status, 0);
+    CU_ASSERT_EQUAL_FATAL(one.status, 0);
+    const char *l1 = strstr(all.out, "\"plan\":\"1.00x.plan\""), *l6 = strstr(all.out, "\"plan\":\"6.00x.plan\"");
+    CU_ASSERT(l1 != NULL && l6 != NULL);
+    cJSON *j6 = parse_one_object(six.out), *j1 = parse_one_object(one.out);
+    CU_ASSERT_FATAL(j6 != NULL && j1 != NULL);
+    /* the rows of the table carry exactly the single-plan scores */
+    char want[128];
+    snprintf(want, sizeof want, "\"per\":%.4f,\"wer\":%.4f", num(j6, "per"), num(j6, "wer"));
+    CU_ASSERT(has(all.out, want));
+    snprintf(want, sizeof want, "\"per\":%.4f,\"wer\":%.4f", num(j1, "per"), num(j1, "wer"));
+    CU_ASSERT(has(all.out, want));
+    cJSON_Delete(j6);
+    cJSON_Delete(j1);
+    run_free(&all);
+    run_free(&six);
+    run_free(&one);
+}
+
 void mtx_suite_cli_engine(void) {
     CU_pSuite s = CU_add_suite("cli_engine", suite_init, cli_suite_clean);
     CU_add_test(s, "export a bank: ratio plans, a named tiling, errors", test_export_bank);
@@ -218,4 +250,5 @@ void mtx_suite_cli_engine(void) {
     CU_add_test(s, "run reads stdin: blank lines, CRLF, a 5000-byte line, NUL and non-UTF-8 bytes", test_run_stdin);
     CU_add_test(s, "run --split --json --compare", test_split_json);
     CU_add_test(s, "run --split --sample: a spread sample", test_split_sample);
+    CU_add_test(s, "run --split --plans all: one row per plan", test_split_all_plans);
 }

@@ -18,20 +18,21 @@
 static const char run_help[] =
     "usage: modtx run --backend NAME --image FILE (--plan FILE | --ratio R | --plans F1,F2,...)\n"
     "                 [--batch N] [--verbose] [--xclbin FILE [--device N]] [WORD...]\n"
-    "       modtx run --backend NAME --image FILE (--plan FILE | --ratio R) --split dev|test\n"
+    "       modtx run --backend NAME --image FILE (--plan FILE | --ratio R | --plans ...) --split dev|test\n"
     "                 [--limit N | --sample N] [--json] [--compare] [--against BACKEND]\n"
     "\n"
     "Runs an exported model (modtx export) on an integer engine: the image is\n"
     "loaded once, each batch of up to N words (default 64) runs with a plan.\n"
     "--ratio picks the plan of that ratio from the export's manifest.json; --plans\n"
     "rotates the plans batch by batch (plans named without a folder are looked up\n"
-    "beside the image). Words come from the arguments or stdin (one per line) and\n"
+    "beside the image; `all` names every plan of the manifest). Words come from the arguments or stdin (one per line) and\n"
     "print as `modtx predict` prints them: word<TAB>PH PH ...; a word that cannot\n"
     "be transcribed gets a one-line error and the exit status is 1.\n"
     "--split scores a split of the data the model was trained on (the\n"
     "manifest's provenance): all of it, its first N words (--limit N) or N words\n"
     "spread evenly over it (--sample N, the sweep's fixed sample), and prints PER, WER and\n"
-    "words/s (one JSON object with --json); --compare adds the fp32 model of the\n"
+    "words/s (one JSON object with --json; with several plans, one table row or\n"
+    "JSON object per plan, each on the same words); --compare adds the fp32 model of the\n"
     "same assembly on the same words; --against runs the same words through a\n"
     "second backend and fails (exit 1) when any word's output differs. --xclbin\n"
     "(backend xrt) is the kernel's xclbin and --device the card's index (default\n"
@@ -79,6 +80,14 @@ static mtx_status add_plan_file(runner *r, const char *name) {
     return st;
 }
 
+/* Every plan the export's manifest lists, in its order (--plans all). */
+static mtx_status add_manifest_plans(runner *r) {
+    mtx_manifest m;
+    mtx_status st = mtx_manifest_load(r->dir, &m);
+    for (int i = 0; !st && i < m.n_plans; i++) st = add_plan_file(r, m.plans[i].file);
+    return st;
+}
+
 /* The plan of ratio R from the manifest (first match within 1%). */
 static mtx_status plan_of_ratio(runner *r, const char *ratio_s) {
     char *end = NULL;
@@ -116,7 +125,7 @@ static mtx_status runner_open(runner *r, const char *backend, const char *image,
     if (!st && ratio) st = plan_of_ratio(r, ratio);
     if (!st && plans) {
         for (char *save = NULL, *tok = strtok_r(list, ",", &save); !st && tok; tok = strtok_r(NULL, ",", &save))
-            st = add_plan_file(r, tok);
+            st = strcmp(tok, "all") ? add_plan_file(r, tok) : add_manifest_plans(r);
     }
     if (!st) st = mtx_device_open(&r->dev, backend, o);
     if (!st) st = mtx_device_load_image(r->dev, &r->im);
@@ -254,8 +263,11 @@ static mtx_status fp32_score(const runner *r, const mtx_manifest *m, const mtx_e
     return st;
 }
 
+/* Scores one plan (r->plan[0]) on a split. table: print one row of the
+ * per-plan table (run_split_plans prints the header) instead of the
+ * sentences. */
 static int score_split(runner *r, const char *split, long limit, long sample, int json, int compare,
-                       const char *backend, const char *against) {
+                       const char *backend, const char *against, int table) {
     mtx_manifest m;
     mtx_dataset d;
     mtx_encoded spread;
@@ -329,6 +341,14 @@ static int score_split(runner *r, const char *split, long limit, long sample, in
             printf(",\"against\":\"%s\",\"differ\":%d,\"against_words_per_s\":%.1f", against, differ,
                    against_secs > 0 ? n / against_secs : 0);
         printf("}\n");
+    } else if (table) {
+        printf("%-12s %6d %9.2f %9.2f", plan, n, mtx_score_per(&sc), mtx_score_wer(&sc));
+        if (compare)
+            printf(" %9.2f %9.2f %+6.2f", mtx_score_per(&ref), mtx_score_wer(&ref),
+                   mtx_score_wer(&sc) - mtx_score_wer(&ref));
+        printf(" %9.0f", wps);
+        if (against) printf("   %d of %d differ (%s %.0f words/s)", differ, n, against, against_secs > 0 ? n / against_secs : 0);
+        printf("\n");
     } else {
         printf("%s: %d words  PER %.2f%%  WER %.2f%%  (%s on %s, %.0f words/s)\n", split, n, mtx_score_per(&sc),
                mtx_score_wer(&sc), plan, backend, wps);
@@ -339,6 +359,31 @@ static int score_split(runner *r, const char *split, long limit, long sample, in
     }
     if (differ) fprintf(stderr, "modtx run: %s and %s differ on %d of %d words\n", backend, against, differ, n);
     return differ ? 1 : 0;
+}
+
+/* --split with several plans: each plan scored on the same words in turn,
+ * one table row each (JSON: one object per line). */
+static int run_split_plans(runner *r, const char *split, long limit, long sample, int json, int compare,
+                           const char *backend, const char *against) {
+    const int np = r->n_plans;
+    if (np > 1 && !json) {
+        printf("%-12s %6s %9s %9s", "plan", "words", "int8 PER", "int8 WER");
+        if (compare) printf(" %9s %9s %6s", "fp32 PER", "fp32 WER", "dWER");
+        printf(" %9s%s\n", "words/s", against ? "   against" : "");
+    }
+    int status = 0;
+    for (int i = 0; i < np; i++) {
+        runner one = *r; /* plan i as the only plan; shares the device and buffers */
+        one.n_plans = 1;
+        one.plan[0] = r->plan[i];
+        one.plan_bytes[0] = r->plan_bytes[i];
+        one.plan_len[0] = r->plan_len[i];
+        memcpy(one.plan_name[0], r->plan_name[i], sizeof one.plan_name[0]);
+        int st = score_split(&one, split, limit, sample, json, compare, backend, against, np > 1 && !json);
+        if (st > status) status = st;
+        if (st && st != 1) break;
+    }
+    return status;
 }
 
 int mtx_cmd_run(int argc, char **argv) {
@@ -364,7 +409,7 @@ int mtx_cmd_run(int argc, char **argv) {
     if (!backend || !image) usage = "--backend and --image are required";
     else if ((plan != NULL) + (ratio != NULL) + (plans != NULL) != 1) usage = "give exactly one of --plan, --ratio and --plans";
     else if (split && strcmp(split, "dev") && strcmp(split, "test")) usage = "--split must be dev or test";
-    else if (split && (plans || npos)) usage = "--split scores one plan (--plan or --ratio) and takes no words";
+    else if (split && npos) usage = "--split takes no words";
     else if (!split && (json || compare || limit_s || sample_s || against))
         usage = "--json, --compare, --limit, --sample and --against go with --split";
     else if (limit_s && sample_s) usage = "give --limit or --sample, not both";
@@ -389,7 +434,7 @@ int mtx_cmd_run(int argc, char **argv) {
     rn->batch = (int)batch;
     int status;
     if (split) {
-        status = score_split(rn, split, limit, sample, json, compare, backend, against);
+        status = run_split_plans(rn, split, limit, sample, json, compare, backend, against);
     } else {
         word_list w = { NULL, 0, 0 };
         int oom = 0, bad = 0;
