@@ -93,21 +93,26 @@ bench: $(BUILD)/modtx
 	    --model models/g2p-teacher --out $(BUILD)/bench/train.json
 
 # The main job on the shipped defaults: from the shipped teacher, train a
-# module bank with the bounded default budget (7 minutes on 2 cores; the sweep about 4 more),
-# then sweep every reachable compression ratio and print the table and the
-# plot's path. Re-running resumes (and so skips) a finished bank. The sweep
-# here scores a fixed sample of 3000 test words and skips the pruned* search
-# (the shipped bank's full sweep: docs/RESULTS.md). Each stage's wall time is
-# printed at the end (scripts/stage_times.sh, log in RUN_DIR/stages.txt).
+# module bank with the bounded default budget, sweep every reachable
+# compression ratio (a fixed sample of 3000 test words, no pruned* search;
+# the shipped bank's full sweep is in docs/RESULTS.md) into RUN_DIR/bank/sweep,
+# export the bank to int8 (image.bin + one plan per ratio), then score every
+# plan on the integer golden model (ref) beside its fp32 assembly and check
+# the HLS kernel (csim) against it word for word on the same test words.
+# Re-running resumes (and so skips) a finished bank. Each stage's wall time
+# is printed at the end (scripts/stage_times.sh, log in RUN_DIR/stages.txt).
 RUN_DIR ?= $(BUILD)/run
+RUN_ENGINE_WORDS ?= 500
 STAGE = bash scripts/stage_times.sh run $(RUN_DIR)/stages.txt
 run: $(BUILD)/modtx
 	@mkdir -p $(RUN_DIR) && rm -f $(RUN_DIR)/stages.txt
 	$(STAGE) info $(BUILD)/modtx info --model models/g2p-teacher
 	$(STAGE) bank $(BUILD)/modtx modularize --teacher models/g2p-teacher --config models/recipes/g2p-modular.json \
 	    --out $(RUN_DIR)/bank $$( [ -f $(RUN_DIR)/bank/bank_state.safetensors ] && echo --resume )
-	$(STAGE) sweep $(BUILD)/modtx sweep --model $(RUN_DIR)/bank --split test --sample 3000 --no-pruned \
-	    --out $(RUN_DIR)/sweep
+	$(STAGE) sweep $(BUILD)/modtx sweep --model $(RUN_DIR)/bank --split test --sample 3000 --no-pruned
+	$(STAGE) export $(BUILD)/modtx export --model $(RUN_DIR)/bank --out $(RUN_DIR)/export
+	$(STAGE) engines $(BUILD)/modtx run --backend ref --image $(RUN_DIR)/export/image.bin --plans all \
+	    --split test --sample $(RUN_ENGINE_WORDS) --compare --against csim
 	$(STAGE) predict $(BUILD)/modtx predict --model models/g2p-teacher modular transformers compress phonemes
 	@echo "make run: wall time per stage"; bash scripts/stage_times.sh report $(RUN_DIR)/stages.txt
 
