@@ -14,7 +14,7 @@ RTL_VFLAGS = --cc --exe --build -O3 -j 2 -Wall --x-assign fast --x-initial fast 
 	-CFLAGS "-O1 -I$(CURDIR)/sim -I$(CURDIR)/host" -LDFLAGS "$(CURDIR)/$(RTL_BUILD)/ref_iops.o $(CURDIR)/$(RTL_BUILD)/iops.o -lm"
 
 # Bench NAME: sim/tb_NAME.cpp driving top module RTL_TOP_NAME.
-RTL_BENCHES := requant isqrt udiv argmax softmax rmsnorm pe_array linear engine
+RTL_BENCHES := requant isqrt udiv argmax softmax rmsnorm pe_array linear engine layer
 RTL_TOP_requant  := mtx_requant
 RTL_TOP_isqrt    := mtx_isqrt
 RTL_TOP_udiv     := mtx_udiv
@@ -24,6 +24,11 @@ RTL_TOP_rmsnorm  := mtx_rmsnorm_row
 RTL_TOP_pe_array := mtx_pe_array
 RTL_TOP_linear   := mtx_linear
 RTL_TOP_engine   := mtx_engine
+RTL_TOP_layer    := mtx_layer_ctrl
+# Benches that run a real exported image: they link the golden model.
+RTL_LIBS_layer   := $(CURDIR)/$(BUILD)/libmodtx.a -lz
+RTL_ARGS_layer   := $(RTL_BUILD)/img/image.bin $(RTL_BUILD)/img/1.00x.plan 8
+RTL_DEPS_layer   := $(BUILD)/libmodtx.a $(RTL_BUILD)/img/image.bin
 RTL_BENCH_BINS := $(foreach b,$(RTL_BENCHES),$(RTL_BUILD)/tb_$(b)/bench)
 
 .PHONY: rtl-test lint synth
@@ -38,7 +43,7 @@ lint:
 	done; echo "lint: $(words $(RTL_SRCS)) files clean"
 
 rtl-test: lint $(RTL_BENCH_BINS)
-	@for b in $(RTL_BENCHES); do $(RTL_BUILD)/tb_$$b/bench || exit 1; done
+	@$(foreach b,$(RTL_BENCHES),$(RTL_BUILD)/tb_$(b)/bench $(RTL_ARGS_$(b)) || exit 1;)
 endif
 
 # The reference: the golden model's primitives and the benches' adapter.
@@ -50,10 +55,16 @@ $(RTL_BUILD)/iops.o: host/engine/iops.c host/engine/iops.h host/format/maxima.h
 	@mkdir -p $(@D)
 	$(CC) -std=c11 -O2 -Wall -Wextra -Wshadow -Wstrict-prototypes -Werror -Ihost -c -o $@ $<
 
-# One Verilator model per bench; rebuilt when any RTL file or the harness changes.
-$(RTL_BUILD)/tb_%/bench: sim/tb_%.cpp sim/sim_util.h sim/mem_model.h $(RTL_SRCS) $(RTL_WAIVE) $(RTL_BUILD)/ref_iops.o $(RTL_BUILD)/iops.o
+# The shipped bank exported for the benches that run real layers (6 s).
+$(RTL_BUILD)/img/image.bin: $(BUILD)/modtx
 	@mkdir -p $(@D)
-	$(VERILATOR) $(RTL_VFLAGS) --top-module $(RTL_TOP_$*) -Mdir $(@D) -o bench \
+	$(BUILD)/modtx export --model models/g2p-modular --out $(@D) --plans 1,3,6 > $(@D)/export.log
+
+# One Verilator model per bench; rebuilt when any RTL file or the harness changes.
+.SECONDEXPANSION:
+$(RTL_BUILD)/tb_%/bench: sim/tb_%.cpp sim/sim_util.h sim/mem_model.h $(RTL_SRCS) $(RTL_WAIVE) $(RTL_BUILD)/ref_iops.o $(RTL_BUILD)/iops.o $$(RTL_DEPS_$$*)
+	@mkdir -p $(@D)
+	$(VERILATOR) $(RTL_VFLAGS) $(if $(RTL_LIBS_$*),-LDFLAGS "$(RTL_LIBS_$*)") --top-module $(RTL_TOP_$*) -Mdir $(@D) -o bench \
 	    hw/rtl/$(RTL_TOP_$*).sv $(CURDIR)/sim/tb_$*.cpp > $(@D)/build.log 2>&1 || (tail -30 $(@D)/build.log; exit 1)
 
 SYNTH_TOPS ?= mtx_engine mtx_linear mtx_softmax_row mtx_rmsnorm_row mtx_requant mtx_argmax
