@@ -27,7 +27,7 @@ RTL_TOP_engine   := mtx_engine
 RTL_TOP_layer    := mtx_layer_ctrl
 # Benches that run a real exported image: they link the golden model.
 RTL_LIBS_layer   := $(CURDIR)/$(BUILD)/libmodtx.a -lz
-RTL_ARGS_layer   := $(RTL_BUILD)/img/image.bin $(RTL_BUILD)/img/1.00x.plan 8
+RTL_ARGS_layer   := $(RTL_BUILD)/img/image.bin $(RTL_BUILD)/img/1.00x.plan 2
 RTL_DEPS_layer   := $(BUILD)/libmodtx.a $(RTL_BUILD)/img/image.bin
 RTL_BENCH_BINS := $(foreach b,$(RTL_BENCHES),$(RTL_BUILD)/tb_$(b)/bench)
 

@@ -1,13 +1,18 @@
-// tb_layer - mtx_layer_ctrl runs every encoder descriptor of a real plan
-// over a real exported image (modtx export) and the residual stream after
-// each layer is compared, element for element, with the golden model's
-// trace (mtx_golden_run with a trace callback, linked from libmodtx.a).
+// tb_layer - mtx_layer_ctrl runs every descriptor of a real plan over a
+// real exported image (modtx export), and the residual stream after each
+// layer is compared, element for element, with the golden model's trace
+// (mtx_golden_run with a trace callback, linked from libmodtx.a): every
+// encoder layer over the word (program ENC), then the memory (MEM with the
+// ENC_NORM record), K2 / V2 of every decoder layer (CKV), and every decoder
+// layer at every step the golden model ran (DEC, its KV cache on chip).
 // The image sits in mem_model.h (every beat checked inside it) at address
-// 0, with memory latency and request stalls varied per word. The embeddings
-// (x = res(SRC_EMB[id] + SRC_POS[s])) are written into x by the bench; each
-// layer then starts from the RTL's own previous result. Words: the test
-// split of CMUdict (base words in file order, index % 20 in {17, 18}).
-// Prints cycles and PE utilisation (busy PE-cycles / (256 x cycles)).
+// 0, with memory latency and request stalls varied per word. The bench
+// writes the embeddings, x = res(EMB[id] + POS[p]) (source rows before the
+// encoder, the golden model's token of each step into row 0 before the
+// decoder layers); every layer then starts from the RTL's own previous
+// result. Words: the test split of CMUdict (base words in file order,
+// index % 20 in {17, 18}). Prints cycles and PE utilisation (busy
+// PE-cycles / (256 x cycles)) per stack.
 //   bench IMAGE PLAN [WORDS] [DICT]
 #include "Vmtx_layer_ctrl.h"
 #include "mem_model.h"
@@ -26,16 +31,22 @@ extern "C" {
 
 struct Trace {
     std::vector<std::vector<int32_t>> enc; // per encoder layer: S x C
+    std::vector<std::vector<std::vector<int32_t>>> dec; // [step][layer]: C
 };
 
 static void on_layer(void *ctx, int word, int stack, int layer, int step, const int32_t *x, int rows,
                      int C)
 {
     (void)word;
-    (void)step;
     Trace *t = (Trace *)ctx;
-    if (stack != MTX_KIND_ENC)
+    if (stack != MTX_KIND_ENC) {
+        if ((int)t->dec.size() <= step)
+            t->dec.resize(step + 1);
+        if ((int)t->dec[step].size() <= layer)
+            t->dec[step].resize(layer + 1);
+        t->dec[step][layer].assign(x, x + (size_t)rows * C);
         return;
+    }
     if ((int)t->enc.size() <= layer)
         t->enc.resize(layer + 1);
     t->enc[layer].assign(x, x + (size_t)rows * C);
@@ -102,11 +113,13 @@ int main(int argc, char **argv)
     }
     const mtx_image_dims &d = im.dims;
     const int C = (int)d.C;
-    uint64_t off = 0, len = 0, emb = 0, pos = 0, exp2 = 0;
+    uint64_t len = 0, emb = 0, pos = 0, temb = 0, tpos = 0, exp2 = 0, enorm = 0;
     mtx_image_find(&im, MTX_SEC_SRC_EMB, 0, &emb, &len);
     mtx_image_find(&im, MTX_SEC_SRC_POS, 0, &pos, &len);
+    mtx_image_find(&im, MTX_SEC_TGT_EMB, 0, &temb, &len);
+    mtx_image_find(&im, MTX_SEC_TGT_POS, 0, &tpos, &len);
     mtx_image_find(&im, MTX_SEC_EXP2, 0, &exp2, &len);
-    (void)off;
+    mtx_image_find(&im, MTX_SEC_ENC_NORM, 0, &enorm, &len);
     std::string dir(argv[1]);
     dir = dir.substr(0, dir.find_last_of('/') + 1);
     auto words = test_words(dict, dir + "source_vocab.txt", nwords, (int)d.Ps);
@@ -115,12 +128,79 @@ int main(int argc, char **argv)
         return 2;
     }
 
-    mtxsim::Harness<Vmtx_layer_ctrl> h(argc, argv, "tb_layer", 400000000ull);
+    mtxsim::Harness<Vmtx_layer_ctrl> h(argc, argv, "tb_layer", 4000000000ull);
     mtxsim::Rng rng(0x5eed0010);
     h.reset();
     std::vector<uint8_t> bytes(img_data, img_data + img_bytes);
-    uint64_t cycles = 0, busy = 0, layers = 0;
+    enum { ENC = 0, DEC = 1, CKV = 2, MEM = 3 };
+    uint64_t cyc[4] = {0, 0, 0, 0}, busy[4] = {0, 0, 0, 0}, runs[4] = {0, 0, 0, 0};
     bool tbl = true;
+    mtxsim::MemModel *mem = nullptr;
+    // One program run; false on err_o or a hang of the port.
+    auto run = [&](int prog, int layer, int step, int S, uint64_t w_off, uint64_t k_off) {
+        h.m->start_i = 1;
+        h.m->prog_i = prog;
+        h.m->layer_i = layer;
+        h.m->step_i = step;
+        h.m->tbl_load_i = tbl;
+        h.m->c_i = C;
+        h.m->heads_i = d.H;
+        h.m->f_i = d.F;
+        h.m->n_i = S;
+        h.m->eps_i = d.eps_q;
+        h.m->w_off_i = w_off;
+        h.m->k_off_i = k_off;
+        h.m->exp2_off_i = exp2;
+        uint64_t c0 = h.cycle, b = 0;
+        bool done = false;
+        while (!done) {
+            mem->present(h.m);
+            h.m->eval();
+            mem->commit(h.m);
+            b += h.m->pe_busy_o;
+            h.tick();
+            h.m->start_i = 0;
+            done = h.m->done_o;
+        }
+        tbl = false;
+        cyc[prog] += h.cycle - c0;
+        busy[prog] += b;
+        runs[prog]++;
+        if (h.m->err_o)
+            h.fail("program %d layer %d step %d: err_o", prog, layer, step);
+        if (!mem->idle())
+            h.fail("program %d layer %d step %d: responses outstanding after done", prog, layer, step);
+    };
+    // x[row] = res(EMB[id] + POS[p]) (docs/engine.md, "A word")
+    auto embed = [&](uint64_t eoff, uint64_t poff, int id, int p, int row) {
+        for (int c = 0; c < C; c++) {
+            int64_t v = (int64_t)(int32_t)mtx_le32(img_data + eoff + 4 * ((uint64_t)id * C + c)) +
+                        (int32_t)mtx_le32(img_data + poff + 4 * ((uint64_t)p * C + c));
+            v = v > MTX_RES_MAX ? MTX_RES_MAX : v < -MTX_RES_MAX ? -MTX_RES_MAX : v;
+            h.m->x_we_i = 1;
+            h.m->x_addr_i = row * C + c;
+            h.m->x_wdata_i = (uint32_t)(int32_t)v;
+            h.tick();
+        }
+        h.m->x_we_i = 0;
+    };
+    // x rows 0..rows-1 against want; prints the first difference.
+    auto compare = [&](const std::vector<int32_t> &want, int rows, const char *what, size_t wi, int S, int l,
+                       int t) {
+        for (int s = 0; s < rows; s++)
+            for (int c = 0; c < C; c++) {
+                h.m->x_addr_i = s * C + c;
+                h.tick();
+                h.m->eval();
+                int32_t got = (int32_t)h.m->x_rdata_o;
+                if (got != want[(size_t)s * C + c]) {
+                    h.fail("word %zu (S %d) %s layer %d step %d position %d element %d: rtl %d golden %d", wi,
+                           S, what, l, t, s, c, got, want[(size_t)s * C + c]);
+                    return;
+                }
+            }
+    };
+    size_t steps = 0;
     for (size_t wi = 0; wi < words.size() && !h.fails; wi++) {
         const auto &w = words[wi];
         const int S = (int)w.size();
@@ -134,74 +214,41 @@ int main(int argc, char **argv)
             std::fprintf(stderr, "tb_layer: golden: %s\n", mtx_last_error());
             return 2;
         }
-        // x = res(SRC_EMB[id] + SRC_POS[s]) (docs/engine.md, "A word")
-        for (int s = 0; s < S; s++)
-            for (int c = 0; c < C; c++) {
-                int64_t v = (int64_t)(int32_t)mtx_le32(img_data + emb + 4 * ((uint64_t)w[s] * C + c)) +
-                            (int32_t)mtx_le32(img_data + pos + 4 * ((uint64_t)s * C + c));
-                v = v > MTX_RES_MAX ? MTX_RES_MAX : v < -MTX_RES_MAX ? -MTX_RES_MAX : v;
-                h.m->x_we_i = 1;
-                h.m->x_addr_i = s * C + c;
-                h.m->x_wdata_i = (uint32_t)(int32_t)v;
-                h.tick();
-            }
-        h.m->x_we_i = 0;
         int lat = 1 + (int)(wi % 6), stall = (int)(wi % 3) * 15;
-        mtxsim::MemModel mem(rng.next(), lat, stall);
-        mem.add("image", 0, bytes);
+        mtxsim::MemModel mm(rng.next(), lat, stall);
+        mm.add("image", 0, bytes);
+        mem = &mm;
+        for (int s = 0; s < S; s++)
+            embed(emb, pos, w[s], s, s);
         for (int l = 0; l < plan.n_enc && !h.fails; l++) {
-            const mtx_plan_desc &ds = plan.enc[l];
-            h.m->start_i = 1;
-            h.m->tbl_load_i = tbl;
-            h.m->c_i = C;
-            h.m->heads_i = d.H;
-            h.m->f_i = d.F;
-            h.m->n_i = S;
-            h.m->eps_i = d.eps_q;
-            h.m->w_off_i = ds.w_off;
-            h.m->k_off_i = ds.k_off;
-            h.m->exp2_off_i = exp2;
-            uint64_t c0 = h.cycle, b = 0;
-            bool done = false;
-            while (!done) {
-                mem.present(h.m);
-                h.m->eval();
-                mem.commit(h.m);
-                b += h.m->pe_busy_o;
-                h.tick();
-                h.m->start_i = 0;
-                done = h.m->done_o;
+            run(ENC, 0, 0, S, plan.enc[l].w_off, plan.enc[l].k_off);
+            compare(tr.enc[l], S, "encoder", wi, S, l, -1);
+        }
+        run(MEM, 0, 0, S, 0, enorm);
+        for (int l = 0; l < plan.n_dec && !h.fails; l++)
+            run(CKV, l, 0, S, plan.dec[l].w_off, plan.dec[l].k_off);
+        // the golden model ran T + 1 steps (the last one gave </s>), or Pt
+        int T = out[0], nsteps = T < (int)d.Pt ? T + 1 : T;
+        for (int t = 0; t < nsteps && !h.fails; t++) {
+            embed(temb, tpos, t == 0 ? (int)d.bos : out[t], t, 0);
+            for (int l = 0; l < plan.n_dec && !h.fails; l++) {
+                run(DEC, l, t, S, plan.dec[l].w_off, plan.dec[l].k_off);
+                compare(tr.dec[t][l], 1, "decoder", wi, S, l, t);
             }
-            tbl = false;
-            if (h.m->err_o)
-                h.fail("word %zu layer %d: err_o", wi, l);
-            if (!mem.idle())
-                h.fail("word %zu layer %d: responses outstanding after done", wi, l);
-            cycles += h.cycle - c0;
-            busy += b;
-            layers++;
-            const std::vector<int32_t> &want = tr.enc[l];
-            for (int s = 0; s < S && !h.fails; s++)
-                for (int c = 0; c < C; c++) {
-                    h.m->x_addr_i = s * C + c;
-                    h.tick();
-                    h.m->eval();
-                    int32_t got = (int32_t)h.m->x_rdata_o;
-                    if (got != want[(size_t)s * C + c]) {
-                        h.fail("word %zu (S %d) encoder layer %d position %d element %d: rtl %d golden %d",
-                               wi, S, l, s, c, got, want[(size_t)s * C + c]);
-                        break;
-                    }
-                }
+            steps++;
         }
     }
     free(img_data);
     free(plan_data);
-    std::printf("tb_layer: %llu encoder layers, %llu cycles (%.0f per layer), PE use %.1f%%\n",
-                (unsigned long long)layers, (unsigned long long)cycles, (double)cycles / (double)layers,
-                100.0 * (double)busy / (256.0 * (double)cycles));
-    char what[160];
-    std::snprintf(what, sizeof what, "%zu words x %d encoder layers bit-exact with the golden trace",
-                  words.size(), plan.n_enc);
+    const char *names[4] = {"encoder layer", "decoder layer step", "cross K/V", "memory norm"};
+    for (int p = 0; p < 4; p++)
+        if (runs[p])
+            std::printf("tb_layer: %-18s x %5llu: %9llu cycles (%.0f each), PE use %.1f%%\n", names[p],
+                        (unsigned long long)runs[p], (unsigned long long)cyc[p], (double)cyc[p] / (double)runs[p],
+                        100.0 * (double)busy[p] / (256.0 * (double)cyc[p]));
+    char what[200];
+    std::snprintf(what, sizeof what,
+                  "%zu words: %d encoder layers each, %zu decoder steps x %d layers, bit-exact with the golden trace",
+                  words.size(), plan.n_enc, steps, plan.n_dec);
     return h.finish(what);
 }

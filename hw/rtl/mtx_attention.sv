@@ -4,7 +4,7 @@
 // the caller (16 bytes a beat), laid out head-major so one head's row is hsw
 // = hs / 16 consecutive beats:
 //   q beat (h, t, d) = (h * nq + t) * hsw + d
-//   k, v beat (h, j, d) = (h * kstride + j) * hsw + d   (kstride >= nk rows)
+//   k, v beat (h, j, d) = (kbase + h * kstride + j) * hsw + d   (kstride >= nk)
 // The output att[t][h * hs + ...] leaves as a byte stream in row-major order
 // of beats, out beat (t, h, d) = t * cw + h * hsw + d, 16 bytes a beat.
 // Per (head, query): nk * hsw score cycles (16 MACs each), the softmax row,
@@ -24,6 +24,7 @@ module mtx_attention #(
   input  logic [6:0]         nq_i,       // query rows, >= 1
   input  logic [6:0]         nk_i,       // keys, 1 .. 64
   input  logic [6:0]         kstride_i,  // rows per head in the k / v RAMs
+  input  logic [12:0]        kbase_i,    // first row in the k / v RAMs
   input  logic [3:0]         heads_i,    // H
   input  logic [3:0]         hsw_i,      // hs / 16
   input  logic [5:0]         cw_i,       // C / 16
@@ -50,6 +51,7 @@ module mtx_attention #(
 
   state_e state_q, state_d;
   logic [6:0]  nq_q, nq_d, nk_q, nk_d, ks_q, ks_d;
+  logic [12:0] kb_q, kb_d;
   logic [3:0]  hh_q, hh_d, hsw_q, hsw_d;
   logic [5:0]  cw_q, cw_d;
   logic signed [31:0] msm_q, msm_d, matt_q, matt_d;
@@ -140,7 +142,7 @@ module mtx_attention #(
   logic [AW-1:0] qrow, kvrow;
   always_comb begin
     qrow  = AW'(32'(h_q) * 32'(nq_q) + 32'(t_q));
-    kvrow = AW'(32'(h_q) * 32'(ks_q) + 32'(j_q));
+    kvrow = AW'(32'(kb_q) + 32'(h_q) * 32'(ks_q) + 32'(j_q));
     q_addr_o  = AW'(32'(qrow) * 32'(hsw_q) + 32'(d_q));
     kv_addr_o = AW'(32'(kvrow) * 32'(hsw_q) + 32'(d_q));
   end
@@ -187,6 +189,7 @@ module mtx_attention #(
     nq_d    = nq_q;
     nk_d    = nk_q;
     ks_d    = ks_q;
+    kb_d    = kb_q;
     hh_d    = hh_q;
     hsw_d   = hsw_q;
     cw_d    = cw_q;
@@ -210,6 +213,7 @@ module mtx_attention #(
           nq_d    = nq_i;
           nk_d    = nk_i;
           ks_d    = kstride_i;
+          kb_d    = kbase_i;
           hh_d    = heads_i;
           hsw_d   = hsw_i;
           cw_d    = cw_i;
@@ -296,6 +300,7 @@ module mtx_attention #(
       nq_q    <= '0;
       nk_q    <= '0;
       ks_q    <= '0;
+      kb_q    <= '0;
       hh_q    <= '0;
       hsw_q   <= '0;
       cw_q    <= '0;
@@ -315,6 +320,7 @@ module mtx_attention #(
       nq_q    <= nq_d;
       nk_q    <= nk_d;
       ks_q    <= ks_d;
+      kb_q    <= kb_d;
       hh_q    <= hh_d;
       hsw_q   <= hsw_d;
       cw_q    <= cw_d;

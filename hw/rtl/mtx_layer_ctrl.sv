@@ -1,30 +1,41 @@
-// mtx_layer_ctrl - executes one encoder layer descriptor of docs/engine.md
-// over S positions, with the residual stream x (S, C) int32 kept on chip:
-//   a = norm(x, n1); q, k, v = qkv-GEMM(a); att = attention(q, k, v; sm, att)
-//   x = res(x + o-GEMM(att)); a2 = norm(x, n2); h = relu-q8(wi-GEMM(a2))
-//   x = res(x + wo-GEMM(h))
-// A start reads the layer's constants (every requant record, k_off) into a
-// record RAM and, with tbl_load_i, the image's EXP2 section into the softmax
-// table; the weights stream from the image through mtx_linear. The steps
-// are a fixed micro-program (op_* below) of three op kinds: NORM (one
-// mtx_rmsnorm_row pass per position, into buffer A), GEMM (mtx_linear, its
-// result rows requantised one channel a cycle by mtx_requant, into Q/K/V,
-// H or x) and ATT (mtx_attention, into A). mtx_linear reads its activations
-// from A or H through the same port as the weights: addresses with bit 63
-// set are answered from the buffer (bit 40 selects H) one cycle later, the
-// rest go out on the memory port.
+// mtx_layer_ctrl - executes one layer descriptor of docs/engine.md with the
+// residual stream x kept on chip, by program (prog_i):
+//   ENC  encoder layer over S positions x (S, C):
+//        a = norm(x, n1); q, k, v = qkv(a); att = attention(q, k, v; sm, att)
+//        x = res(x + o(att)); a2 = norm(x, n2); x = res(x + wo(relu-q8(wi(a2))))
+//   DEC  decoder layer layer_i at step step_i over x row 0: self-attention
+//        over the KV cache rows 0..step (k, v of this step stored first),
+//        cross-attention over K2, V2 (S rows), then the FFN
+//   CKV  K2, V2 of decoder layer layer_i = ckv(mem), once per word
+//   MEM  mem = norm(x[s], record at k_off) for s < S (the final encoder norm)
+// A start reads the descriptor's constants (every requant record, k_off)
+// into a record RAM and, with tbl_load_i, the image's EXP2 section into the
+// softmax table; the weights stream from the image through mtx_linear. Each
+// program is a fixed list of ops (op_* below) of three kinds: NORM (one
+// mtx_rmsnorm_row pass per row, into A or M), GEMM (mtx_linear, its result
+// rows requantised one channel a cycle by mtx_requant, into Q / caches, H
+// or x) and ATT (mtx_attention, into A). mtx_linear reads its activations
+// from A, H or M through the same port as the weights: addresses with bit
+// 63 set are answered from the buffer (bits 41:40 select it) one cycle
+// later, the rest go out on the memory port.
 // On-chip buffers (beats of 16 bytes): A (S, C) int8 for norm outputs and
-// att; Q, K, V head-major ((h, t) rows of hs bytes); H (S, F) int8; x
-// (S, C) int32, written and read through the x_* port while idle.
+// att; M (S, C) int8, the memory; Q head-major ((h, t) rows of hs bytes);
+// KC, VC the self-attention KV cache, (layer, h, position) rows of hs bytes
+// with 64 positions a head (the encoder uses slot 0 as its k, v); K2, V2 the
+// same for cross-attention; H (S, F) int8; x (S, C) int32, written and read
+// through the x_* port while idle.
 // Checked at start (err_o with done_o, no memory access): S in [1, 64],
 // C, F multiples of 16 within the maxima, H in [1, 8], hs = C / H a
-// multiple of 16 and at most 128.
+// multiple of 16 and at most 128, layer_i < 12.
 `default_nettype none
 
 module mtx_layer_ctrl (
   input  logic         clk_i,
   input  logic         rst_ni,
   input  logic         start_i,
+  input  logic [1:0]   prog_i,       // 0 ENC, 1 DEC, 2 CKV, 3 MEM
+  input  logic [3:0]   layer_i,      // DEC, CKV: decoder layer (cache slot)
+  input  logic [5:0]   step_i,       // DEC: decoding step t
   input  logic         tbl_load_i,   // read the EXP2 section first
   input  logic [9:0]   c_i,          // C
   input  logic [3:0]   heads_i,      // H
@@ -52,6 +63,7 @@ module mtx_layer_ctrl (
 );
 
   localparam int unsigned KBEATS = 2176;            // records (<= 2053 beats) + EXP2
+  localparam int unsigned CBEATS = 24576;           // a cache: 12 layers x 64 rows x C / 16
   localparam logic [11:0] ExpBeat = 12'd2112;       // EXP2 table in the record RAM
   localparam logic [13:0] ExpWord = 14'd8448;
   localparam logic [1:0] ModeQ8 = 2'd1;
@@ -60,8 +72,22 @@ module mtx_layer_ctrl (
   localparam logic [2:0] BufA = 3'd0;
   localparam logic [2:0] BufH = 3'd1;
   localparam logic [2:0] BufQ = 3'd2;
-  localparam logic [2:0] BufK = 3'd3;
-  localparam logic [2:0] BufV = 3'd4;
+  localparam logic [2:0] BufKC = 3'd3;
+  localparam logic [2:0] BufVC = 3'd4;
+  localparam logic [2:0] BufK2 = 3'd5;
+  localparam logic [2:0] BufV2 = 3'd6;
+  localparam logic [2:0] BufM = 3'd7;
+  localparam logic [1:0] SrcA = 2'd0;
+  localparam logic [1:0] SrcH = 2'd1;
+  localparam logic [1:0] SrcM = 2'd2;
+  localparam logic [1:0] ProgEnc = 2'd0;
+  localparam logic [1:0] ProgDec = 2'd1;
+  localparam logic [1:0] ProgCkv = 2'd2;
+  localparam logic [1:0] ProgMem = 2'd3;
+  // GEMM q8 destinations
+  localparam logic [1:0] DstQkv = 2'd0;    // q | k | v split (ENC: rows h * S + t; DEC: cache)
+  localparam logic [1:0] DstCross = 2'd1;  // K2 | V2 of layer_i
+  localparam logic [1:0] DstH = 2'd2;
   localparam logic [1:0] OpNorm = 2'd0;
   localparam logic [1:0] OpGemm = 2'd1;
   localparam logic [1:0] OpAtt = 2'd2;
@@ -80,9 +106,12 @@ module mtx_layer_ctrl (
   logic [31:0] eps_q, eps_d;
   logic [63:0] w_q, w_d, k_q, k_d, e_q, e_d;
   logic        tbl_q, tbl_d;
+  logic [1:0]  prog_q, prog_d;
+  logic [5:0]  step_q, step_d;
+  logic [12:0] lrow_q, lrow_d;      // first cache row of layer_i: layer * H * 64
   logic [3:0]  hsw_q, hsw_d;        // hs / 16
   logic [9:0]  hacc_q, hacc_d;
-  logic [2:0]  pc_q, pc_d;          // micro-program counter
+  logic [3:0]  pc_q, pc_d;          // micro-program counter
   logic [6:0]  t_q, t_d;            // position of the current NORM pass
   logic [9:0]  xi_q, xi_d;          // NORM: x words issued
   logic [13:0] mi_q, mi_d;          // NORM: m words issued
@@ -98,74 +127,137 @@ module mtx_layer_ctrl (
   logic [11:0] lreq_q, lreq_d, lrsp_q, lrsp_d, lbase_q, lbase_d;
 
   logic [5:0]  cw;                  // C / 16
-  logic [13:0] kwords;              // 7C + F + 10
+  logic [13:0] kwords;              // ENC 7C + F + 10, DEC / CKV 12C + F + 18, MEM C + 1
   logic [11:0] kbeats;
   logic        cfg_bad;
 
   always_comb begin
     cw     = c_q[9:4];
-    kwords = 14'(7 * 32'(c_q) + 32'(f_q) + 32'd10);
+    case (prog_q)
+      ProgEnc: kwords = 14'(7 * 32'(c_q) + 32'(f_q) + 32'd10);
+      ProgMem: kwords = 14'(32'(c_q) + 32'd1);
+      default: kwords = 14'(12 * 32'(c_q) + 32'(f_q) + 32'd18);
+    endcase
     kbeats = 12'((32'(kwords) + 32'd3) >> 2);
     cfg_bad = (n_i == 7'd0) || (n_i > 7'd64) || (c_i == 10'd0) || (c_i[3:0] != 4'd0) ||
-              (f_i == 12'd0) || (f_i[3:0] != 4'd0) || (heads_i == 4'd0) || (heads_i > 4'd8);
+              (f_i == 12'd0) || (f_i[3:0] != 4'd0) || (heads_i == 4'd0) || (heads_i > 4'd8) ||
+              (layer_i > 4'd11);
   end
 
-  // ---- micro-program: the encoder layer ----
+  // ---- micro-programs ----
   logic [1:0]  op_kind;
-  logic [13:0] op_rec;       // record word offset
+  logic [13:0] op_rec;       // record word offset (ATT: the sm record, att follows)
   logic [63:0] op_woff;      // weight byte offset in the descriptor's weights
   logic [11:0] op_k, op_o;
+  logic [6:0]  op_n;         // rows (positions)
   logic [1:0]  op_mode;
-  logic        op_src_h;     // GEMM activations from H (else A)
-  logic [2:0]  op_dst;       // GEMM q8 destination (BufQ: the q|k|v split, BufH)
+  logic [1:0]  op_src;       // GEMM activations: A, H or M
+  logic [1:0]  op_dst;       // GEMM q8 destination
+  logic        op_to_m;      // NORM into M (else A)
+  logic        op_cross;     // ATT over K2, V2 (else the cache)
+  logic [31:0] cc;
 
   always_comb begin
+    cc       = 32'(c_q) * 32'(c_q);
     op_kind  = OpEnd;
     op_rec   = '0;
     op_woff  = '0;
     op_k     = 12'(c_q);
     op_o     = 12'(c_q);
+    op_n     = (prog_q == ProgDec) ? 7'd1 : s_n_q;
     op_mode  = ModeRes;
-    op_src_h = 1'b0;
-    op_dst   = BufA;
-    case (pc_q)
-      3'd0: begin  // a = norm(x, n1)
-        op_kind = OpNorm;
-        op_rec  = 14'd0;
-      end
-      3'd1: begin  // q, k, v
+    op_src   = SrcA;
+    op_dst   = DstQkv;
+    op_to_m  = 1'b0;
+    op_cross = 1'b0;
+    case ({prog_q, pc_q})
+      // ENC
+      {ProgEnc, 4'd0}: op_kind = OpNorm;  // a = norm(x, n1)
+      {ProgEnc, 4'd1}, {ProgDec, 4'd1}: begin  // q, k, v
         op_kind = OpGemm;
         op_rec  = 14'(32'(c_q) + 32'd1);
         op_o    = 12'(3 * 32'(c_q));
         op_mode = ModeQ8;
-        op_dst  = BufQ;
       end
-      3'd2: begin  // attention (records sm, att fetched at start)
+      {ProgEnc, 4'd2}, {ProgDec, 4'd2}: begin  // self-attention, records sm(1), att(1)
         op_kind = OpAtt;
+        op_rec  = 14'(4 * 32'(c_q) + 32'd2);
       end
-      3'd3: begin  // x += o(att)
+      {ProgEnc, 4'd3}, {ProgDec, 4'd3}: begin  // x += o(att)
         op_kind = OpGemm;
         op_rec  = 14'(4 * 32'(c_q) + 32'd6);
-        op_woff = 64'(3 * 32'(c_q) * 32'(c_q));
+        op_woff = 64'(3 * cc);
       end
-      3'd4: begin  // a2 = norm(x, n2)
+      {ProgEnc, 4'd4}, {ProgDec, 4'd4}: begin  // a2 = norm(x, n2)
         op_kind = OpNorm;
         op_rec  = 14'(5 * 32'(c_q) + 32'd7);
       end
-      3'd5: begin  // h = relu-q8(wi(a2))
+      {ProgEnc, 4'd5}: begin  // h = relu-q8(wi(a2))
         op_kind = OpGemm;
         op_rec  = 14'(6 * 32'(c_q) + 32'd8);
-        op_woff = 64'(4 * 32'(c_q) * 32'(c_q));
+        op_woff = 64'(4 * cc);
         op_o    = f_q;
         op_mode = ModeRelu;
-        op_dst  = BufH;
+        op_dst  = DstH;
       end
-      3'd6: begin  // x += wo(h)
-        op_kind  = OpGemm;
-        op_rec   = 14'(6 * 32'(c_q) + 32'(f_q) + 32'd9);
-        op_woff  = 64'(4 * 32'(c_q) * 32'(c_q)) + 64'(32'(f_q) * 32'(c_q));
-        op_k     = f_q;
-        op_src_h = 1'b1;
+      {ProgEnc, 4'd6}: begin  // x += wo(h)
+        op_kind = OpGemm;
+        op_rec  = 14'(6 * 32'(c_q) + 32'(f_q) + 32'd9);
+        op_woff = 64'(4 * cc) + 64'(32'(f_q) * 32'(c_q));
+        op_k    = f_q;
+        op_src  = SrcH;
+      end
+      // DEC (ops 1 .. 4 shared with ENC above)
+      {ProgDec, 4'd0}: op_kind = OpNorm;  // a = norm(x, n1)
+      {ProgDec, 4'd5}: begin  // q2 = cq(a2)
+        op_kind = OpGemm;
+        op_rec  = 14'(6 * 32'(c_q) + 32'd8);
+        op_woff = 64'(4 * cc);
+        op_mode = ModeQ8;
+      end
+      {ProgDec, 4'd6}: begin  // cross-attention, records sm2, att2
+        op_kind  = OpAtt;
+        op_rec   = 14'(9 * 32'(c_q) + 32'd10);
+        op_cross = 1'b1;
+      end
+      {ProgDec, 4'd7}: begin  // x += co(att)
+        op_kind = OpGemm;
+        op_rec  = 14'(9 * 32'(c_q) + 32'd14);
+        op_woff = 64'(7 * cc);
+      end
+      {ProgDec, 4'd8}: begin  // a3 = norm(x, n3)
+        op_kind = OpNorm;
+        op_rec  = 14'(10 * 32'(c_q) + 32'd15);
+      end
+      {ProgDec, 4'd9}: begin  // h = relu-q8(wi(a3))
+        op_kind = OpGemm;
+        op_rec  = 14'(11 * 32'(c_q) + 32'd16);
+        op_woff = 64'(8 * cc);
+        op_o    = f_q;
+        op_mode = ModeRelu;
+        op_dst  = DstH;
+      end
+      {ProgDec, 4'd10}: begin  // x += wo(h)
+        op_kind = OpGemm;
+        op_rec  = 14'(11 * 32'(c_q) + 32'(f_q) + 32'd17);
+        op_woff = 64'(8 * cc) + 64'(32'(f_q) * 32'(c_q));
+        op_k    = f_q;
+        op_src  = SrcH;
+      end
+      // CKV: K2 | V2 = ckv(mem)
+      {ProgCkv, 4'd0}: begin
+        op_kind = OpGemm;
+        op_rec  = 14'(7 * 32'(c_q) + 32'd9);
+        op_woff = 64'(5 * cc);
+        op_o    = 12'(2 * 32'(c_q));
+        op_mode = ModeQ8;
+        op_src  = SrcM;
+        op_dst  = DstCross;
+      end
+      // MEM: mem = norm(x, ENC_NORM)
+      {ProgMem, 4'd0}: begin
+        op_kind = OpNorm;
+        op_to_m = 1'b1;
       end
       default: op_kind = OpEnd;
     endcase
@@ -209,9 +301,9 @@ module mtx_layer_ctrl (
     .clk_i,
     .rst_ni,
     .start_i        (lin_start),
-    .act_addr_i     ({1'b1, 22'd0, op_src_h, 40'd0}),
+    .act_addr_i     ({1'b1, 21'd0, op_src, 40'd0}),
     .w_addr_i       (w_q + op_woff),
-    .n_i            (s_n_q),
+    .n_i            (op_n),
     .k_i            (op_k),
     .o_i            (op_o),
     .busy_o         (lin_busy_unused),
@@ -259,20 +351,32 @@ module mtx_layer_ctrl (
   );
 
   logic         at_re, at_ov, at_busy_unused, at_done;
-  logic [10:0]  at_qa, at_kva, at_obeat;
-  logic [7:0]   at_ob;
-  logic [127:0] q_rd, k_rd, v_rd;
+  logic [14:0]  at_qa, at_kva, at_obeat;
+  logic [127:0] kc_rd, vc_rd, k2_rd, v2_rd;
+  logic [6:0]   at_nk;
 
-  mtx_attention #(.AW(11)) u_att (
+  always_comb begin
+    at_nk = s_n_q;
+    if (prog_q == ProgDec && !op_cross) begin
+      at_nk = 7'(step_q) + 7'd1;
+    end
+  end
+  logic [7:0]   at_ob;
+  logic [127:0] q_rd;
+  logic         unused_qa;
+  assign unused_qa = ^at_qa[14:11];  // q rows (h, t) fit the 2048 beats of Q
+
+  mtx_attention #(.AW(15)) u_att (
     .clk_i,
     .rst_ni,
     .tbl_we_i   (state_q == CopyE && ci_q != 9'd0),
     .tbl_addr_i (8'(ci_q - 9'd1)),
     .tbl_data_i (kr_data),
     .start_i    (state_q == AStart),
-    .nq_i       (s_n_q),
-    .nk_i       (s_n_q),
-    .kstride_i  (s_n_q),
+    .nq_i       (op_n),
+    .nk_i       (at_nk),
+    .kstride_i  ((prog_q == ProgDec) ? 7'd64 : s_n_q),
+    .kbase_i    ((prog_q == ProgDec) ? lrow_q : 13'd0),
     .heads_i    (hh_q),
     .hsw_i      (hsw_q),
     .cw_i       (cw),
@@ -284,8 +388,8 @@ module mtx_layer_ctrl (
     .q_addr_o   (at_qa),
     .kv_addr_o  (at_kva),
     .q_rdata_i  (q_rd),
-    .k_rdata_i  (k_rd),
-    .v_rdata_i  (v_rd),
+    .k_rdata_i  (op_cross ? k2_rd : kc_rd),
+    .v_rdata_i  (op_cross ? v2_rd : vc_rd),
     .out_valid_o(at_ov),
     .out_byte_o (at_ob),
     .out_beat_o (at_obeat),
@@ -299,7 +403,8 @@ module mtx_layer_ctrl (
   logic [511:0] sr_row_q;
   logic [6:0]   sr_t_q;
   logic [11:0]  sr_o0_q;
-  logic [12:0]  sr_beat_q, sr_beat_d;
+  logic [14:0]  sr_beat_q, sr_beat_d;
+  logic [12:0]  sr_row;
   logic [2:0]   sr_buf_q, sr_buf_d;
   // q|k|v split of the column tiles: which, head, beat in head
   logic [1:0]   tw_q, tw_d;
@@ -310,7 +415,7 @@ module mtx_layer_ctrl (
   logic         p1_q, p2_q, p3_q;
   logic [3:0]   p1c_q;
   logic [14:0]  p1x_q, p2x_q, p3x_q;
-  logic [12:0]  p1b_q, p2b_q, p3b_q;
+  logic [14:0]  p1b_q, p2b_q, p3b_q;
   logic [2:0]   p1u_q, p2u_q, p3u_q;
   logic         rq_vo;
   logic signed [63:0] rq_y;
@@ -324,6 +429,7 @@ module mtx_layer_ctrl (
     sr_act_d  = sr_act_q;
     sr_c_d    = sr_c_q;
     sr_beat_d = sr_beat_q;
+    sr_row    = '0;
     sr_buf_d  = sr_buf_q;
     tw_d      = tw_q;
     th_d      = th_q;
@@ -354,12 +460,22 @@ module mtx_layer_ctrl (
           end
         end
       end
-      if (op_dst == BufH) begin
+      // q rows (h, t); cache rows (layer, h, position); H rows t
+      sr_row = 13'(32'(th_d) * 32'(op_n) + 32'(lin_t));
+      sr_buf_d = BufQ;
+      if (op_dst == DstCross) begin
+        sr_buf_d = (tw_d == 2'd0) ? BufK2 : BufV2;
+        sr_row   = 13'(32'(lrow_q) + 32'(th_d) * 32'd64 + 32'(lin_t));
+      end else if (tw_d != 2'd0) begin
+        sr_buf_d = (tw_d == 2'd1) ? BufKC : BufVC;
+        if (prog_q == ProgDec) begin
+          sr_row = 13'(32'(lrow_q) + 32'(th_d) * 32'd64 + 32'(step_q));
+        end
+      end
+      sr_beat_d = 15'(32'(sr_row) * 32'(hsw_q) + 32'(td_d));
+      if (op_dst == DstH) begin
         sr_buf_d  = BufH;
-        sr_beat_d = 13'(32'(lin_t) * 32'(f_q[11:4]) + 32'(lin_o0[11:4]));
-      end else begin
-        sr_buf_d  = BufQ + 3'(tw_d);
-        sr_beat_d = 13'((32'(th_d) * 32'(s_n_q) + 32'(lin_t)) * 32'(hsw_q) + 32'(td_d));
+        sr_beat_d = 15'(32'(lin_t) * 32'(f_q[11:4]) + 32'(lin_o0[11:4]));
       end
     end
   end
@@ -449,7 +565,7 @@ module mtx_layer_ctrl (
   // ---- byte packer: 16 consecutive bytes of one producer form one beat ----
   logic         pk_v;
   logic [7:0]   pk_byte;
-  logic [12:0]  pk_beat;
+  logic [14:0]  pk_beat;
   logic [2:0]   pk_buf;
   logic [3:0]   pk_lane_q;
   logic [119:0] pk_data_q;
@@ -465,7 +581,8 @@ module mtx_layer_ctrl (
       NStart, NX, NWait: begin
         pk_v    = nm_av;
         pk_byte = nm_a;
-        pk_beat = 13'(32'(t_q) * 32'(cw) + 32'(oc_q[9:4]));
+        pk_beat = 15'(32'(t_q) * 32'(cw) + 32'(oc_q[9:4]));
+        pk_buf  = op_to_m ? BufM : BufA;
       end
       GRun: begin
         pk_v    = rq_vo && (op_mode != ModeRes);
@@ -476,7 +593,7 @@ module mtx_layer_ctrl (
       AStart, AWait: begin
         pk_v    = at_ov;
         pk_byte = at_ob;
-        pk_beat = 13'(at_obeat);
+        pk_beat = at_obeat;
       end
       default: pk_v = 1'b0;
     endcase
@@ -497,8 +614,9 @@ module mtx_layer_ctrl (
   end
 
   // ---- buffers ----
-  logic [127:0] a_rd, h_rd;
-  logic         loc_v_q, loc_h_q;
+  logic [127:0] a_rd, h_rd, m_rd;
+  logic         loc_v_q;
+  logic [1:0]   loc_src_q;
   logic         loc_re;
 
   assign loc_re = lin_req_v && lin_local && (state_q == GRun);
@@ -508,17 +626,27 @@ module mtx_layer_ctrl (
     .we_i   (pk_we && pk_buf == BufA),
     .waddr_i(pk_beat[10:0]),
     .wdata_i(pk_wdata),
-    .re_i   (loc_re && !lin_req_addr[40]),
+    .re_i   (loc_re && lin_req_addr[41:40] == SrcA),
     .raddr_i(lin_req_addr[14:4]),
     .rdata_o(a_rd)
+  );
+
+  mtx_ram #(.DEPTH(2048), .WIDTH(128)) u_mbuf (
+    .clk_i,
+    .we_i   (pk_we && pk_buf == BufM),
+    .waddr_i(pk_beat[10:0]),
+    .wdata_i(pk_wdata),
+    .re_i   (loc_re && lin_req_addr[41:40] == SrcM),
+    .raddr_i(lin_req_addr[14:4]),
+    .rdata_o(m_rd)
   );
 
   mtx_ram #(.DEPTH(8192), .WIDTH(128)) u_hbuf (
     .clk_i,
     .we_i   (pk_we && pk_buf == BufH),
-    .waddr_i(pk_beat),
+    .waddr_i(pk_beat[12:0]),
     .wdata_i(pk_wdata),
-    .re_i   (loc_re && lin_req_addr[40]),
+    .re_i   (loc_re && lin_req_addr[41:40] == SrcH),
     .raddr_i(lin_req_addr[16:4]),
     .rdata_o(h_rd)
   );
@@ -529,28 +657,48 @@ module mtx_layer_ctrl (
     .waddr_i(pk_beat[10:0]),
     .wdata_i(pk_wdata),
     .re_i   (at_re),
-    .raddr_i(at_qa),
+    .raddr_i(at_qa[10:0]),
     .rdata_o(q_rd)
   );
 
-  mtx_ram #(.DEPTH(2048), .WIDTH(128)) u_kbuf (
+  mtx_ram #(.DEPTH(CBEATS), .WIDTH(128)) u_kcache (
     .clk_i,
-    .we_i   (pk_we && pk_buf == BufK),
-    .waddr_i(pk_beat[10:0]),
+    .we_i   (pk_we && pk_buf == BufKC),
+    .waddr_i(pk_beat),
     .wdata_i(pk_wdata),
-    .re_i   (at_re),
+    .re_i   (at_re && !op_cross),
     .raddr_i(at_kva),
-    .rdata_o(k_rd)
+    .rdata_o(kc_rd)
   );
 
-  mtx_ram #(.DEPTH(2048), .WIDTH(128)) u_vbuf (
+  mtx_ram #(.DEPTH(CBEATS), .WIDTH(128)) u_vcache (
     .clk_i,
-    .we_i   (pk_we && pk_buf == BufV),
-    .waddr_i(pk_beat[10:0]),
+    .we_i   (pk_we && pk_buf == BufVC),
+    .waddr_i(pk_beat),
     .wdata_i(pk_wdata),
-    .re_i   (at_re),
+    .re_i   (at_re && !op_cross),
     .raddr_i(at_kva),
-    .rdata_o(v_rd)
+    .rdata_o(vc_rd)
+  );
+
+  mtx_ram #(.DEPTH(CBEATS), .WIDTH(128)) u_k2 (
+    .clk_i,
+    .we_i   (pk_we && pk_buf == BufK2),
+    .waddr_i(pk_beat),
+    .wdata_i(pk_wdata),
+    .re_i   (at_re && op_cross),
+    .raddr_i(at_kva),
+    .rdata_o(k2_rd)
+  );
+
+  mtx_ram #(.DEPTH(CBEATS), .WIDTH(128)) u_v2 (
+    .clk_i,
+    .we_i   (pk_we && pk_buf == BufV2),
+    .waddr_i(pk_beat),
+    .wdata_i(pk_wdata),
+    .re_i   (at_re && op_cross),
+    .raddr_i(at_kva),
+    .rdata_o(v2_rd)
   );
 
   logic        x_we;
@@ -591,7 +739,8 @@ module mtx_layer_ctrl (
   assign loading      = (state_q == LdK) || (state_q == LdE);
   assign lin_req_rdy  = lin_local ? (state_q == GRun) : (mem_req_ready_i && state_q == GRun);
   assign lin_rsp_v    = loc_v_q || (mem_rsp_valid_i && state_q == GRun);
-  assign lin_rsp_data = loc_v_q ? (loc_h_q ? h_rd : a_rd) : mem_rsp_data_i;
+  assign lin_rsp_data = !loc_v_q ? mem_rsp_data_i :
+                        (loc_src_q == SrcH) ? h_rd : (loc_src_q == SrcM) ? m_rd : a_rd;
   assign mem_req_valid_o = loading ? (lreq_q != 12'd0) :
                            (lin_req_v && !lin_local && state_q == GRun);
   assign mem_req_addr_o  = loading ? laddr_q : lin_req_addr;
@@ -602,12 +751,12 @@ module mtx_layer_ctrl (
   always_ff @(posedge clk_i or negedge rst_ni) begin
     if (!rst_ni) begin
       loc_v_q   <= 1'b0;
-      loc_h_q   <= 1'b0;
+      loc_src_q <= '0;
       nm_xv_q   <= 1'b0;
       kr_lane_q <= '0;
     end else begin
       loc_v_q <= loc_re;
-      loc_h_q <= lin_req_addr[40];
+      loc_src_q <= lin_req_addr[41:40];
       nm_xv_q <= (state_q == NX);
       if (kr_re) begin
         kr_lane_q <= kr_word[1:0];
@@ -626,7 +775,7 @@ module mtx_layer_ctrl (
       end
       Scal: begin  // sm shift, sm multiplier, att shift, att multiplier
         kr_re   = 1'b1;
-        kr_word = 14'(4 * 32'(c_q) + 32'd2 + 32'(ci_q));
+        kr_word = op_rec + 14'(ci_q);
       end
       Fetch: begin
         kr_re   = 1'b1;
@@ -660,6 +809,9 @@ module mtx_layer_ctrl (
     k_d        = k_q;
     e_d        = e_q;
     tbl_d      = tbl_q;
+    prog_d     = prog_q;
+    step_d     = step_q;
+    lrow_d     = lrow_q;
     hsw_d      = hsw_q;
     hacc_d     = hacc_q;
     pc_d       = pc_q;
@@ -705,6 +857,9 @@ module mtx_layer_ctrl (
             k_d     = k_off_i;
             e_d     = exp2_off_i;
             tbl_d   = tbl_load_i;
+            prog_d  = prog_i;
+            step_d  = step_i;
+            lrow_d  = 13'(32'(layer_i) * 32'(heads_i) * 32'd64);
             hsw_d   = '0;
             hacc_d  = '0;
             state_d = HsDiv;
@@ -736,7 +891,8 @@ module mtx_layer_ctrl (
             lbase_d = ExpBeat;
             state_d = LdE;
           end else begin
-            state_d = Scal;
+            pc_d    = '0;
+            state_d = Dispatch;
           end
         end
       end
@@ -750,7 +906,8 @@ module mtx_layer_ctrl (
         ci_d = ci_q + 9'd1;
         if (ci_q == 9'd256) begin
           ci_d    = '0;
-          state_d = Scal;
+          pc_d    = '0;
+          state_d = Dispatch;
         end
       end
       Scal: begin
@@ -763,15 +920,17 @@ module mtx_layer_ctrl (
           default: ;
         endcase
         if (ci_q == 9'd4) begin
-          pc_d    = '0;
-          state_d = Dispatch;
+          state_d = AStart;
         end
       end
       Dispatch: begin
         t_d = '0;
         case (op_kind)
           OpNorm, OpGemm: state_d = Fetch;
-          OpAtt: state_d = AStart;
+          OpAtt: begin
+            ci_d    = '0;
+            state_d = Scal;
+          end
           default: begin
             done_d  = 1'b1;
             state_d = Idle;
@@ -799,8 +958,8 @@ module mtx_layer_ctrl (
       NWait: begin
         if (nm_done) begin
           t_d = t_q + 7'd1;
-          if (t_q == s_n_q - 7'd1) begin
-            pc_d    = pc_q + 3'd1;
+          if (t_q == op_n - 7'd1) begin
+            pc_d    = pc_q + 4'd1;
             state_d = Dispatch;
           end else begin
             state_d = NStart;
@@ -818,14 +977,14 @@ module mtx_layer_ctrl (
           end
         end
         if (lin_done_q && !sr_act_q && !p1_q && !p2_q && !p3_q) begin
-          pc_d    = pc_q + 3'd1;
+          pc_d    = pc_q + 4'd1;
           state_d = Dispatch;
         end
       end
       AStart: state_d = AWait;
       AWait: begin
         if (at_done) begin
-          pc_d    = pc_q + 3'd1;
+          pc_d    = pc_q + 4'd1;
           state_d = Dispatch;
         end
       end
@@ -854,6 +1013,9 @@ module mtx_layer_ctrl (
       k_q        <= '0;
       e_q        <= '0;
       tbl_q      <= 1'b0;
+      prog_q     <= '0;
+      step_q     <= '0;
+      lrow_q     <= '0;
       hsw_q      <= '0;
       hacc_q     <= '0;
       pc_q       <= '0;
@@ -885,6 +1047,9 @@ module mtx_layer_ctrl (
       k_q        <= k_d;
       e_q        <= e_d;
       tbl_q      <= tbl_d;
+      prog_q     <= prog_d;
+      step_q     <= step_d;
+      lrow_q     <= lrow_d;
       hsw_q      <= hsw_d;
       hacc_q     <= hacc_d;
       pc_q       <= pc_d;
