@@ -14,7 +14,7 @@ RTL_VFLAGS = --cc --exe --build -O3 -j 2 -Wall --x-assign fast --x-initial fast 
 	-CFLAGS "-O1 -I$(CURDIR)/sim -I$(CURDIR)/host" -LDFLAGS "$(CURDIR)/$(RTL_BUILD)/ref_iops.o $(CURDIR)/$(RTL_BUILD)/iops.o -lm"
 
 # Bench NAME: sim/tb_NAME.cpp driving top module RTL_TOP_NAME.
-RTL_BENCHES := requant isqrt udiv argmax softmax rmsnorm pe_array linear engine layer
+RTL_BENCHES := requant isqrt udiv argmax softmax rmsnorm pe_array linear engine layer word
 RTL_TOP_requant  := mtx_requant
 RTL_TOP_isqrt    := mtx_isqrt
 RTL_TOP_udiv     := mtx_udiv
@@ -29,6 +29,10 @@ RTL_TOP_layer    := mtx_layer_ctrl
 RTL_LIBS_layer   := $(CURDIR)/$(BUILD)/libmodtx.a -lz
 RTL_ARGS_layer   := $(RTL_BUILD)/img/image.bin $(RTL_BUILD)/img/1.00x.plan 2
 RTL_DEPS_layer   := $(BUILD)/libmodtx.a $(RTL_BUILD)/img/image.bin
+RTL_TOP_word     := mtx_word_ctrl
+RTL_LIBS_word    := $(RTL_LIBS_layer)
+RTL_DEPS_word    := $(RTL_DEPS_layer)
+RTL_ARGS_word    := $(RTL_BUILD)/img/image.bin $(RTL_BUILD)/img/6.00x.plan 16 $(RTL_BUILD)/img/3.00x.plan 4 $(RTL_BUILD)/img/1.00x.plan 2
 RTL_BENCH_BINS := $(foreach b,$(RTL_BENCHES),$(RTL_BUILD)/tb_$(b)/bench)
 
 .PHONY: rtl-test lint synth

@@ -4,7 +4,8 @@
 // (mtx_golden_run with a trace callback, linked from libmodtx.a): every
 // encoder layer over the word (program ENC), then the memory (MEM with the
 // ENC_NORM record), K2 / V2 of every decoder layer (CKV), and every decoder
-// layer at every step the golden model ran (DEC, its KV cache on chip).
+// layer at every step the golden model ran (DEC, its KV cache on chip),
+// and the head (HEAD: final norm, lm_head, argmax) against the golden token.
 // The image sits in mem_model.h (every beat checked inside it) at address
 // 0, with memory latency and request stalls varied per word. The bench
 // writes the embeddings, x = res(EMB[id] + POS[p]) (source rows before the
@@ -113,7 +114,10 @@ int main(int argc, char **argv)
     }
     const mtx_image_dims &d = im.dims;
     const int C = (int)d.C;
-    uint64_t len = 0, emb = 0, pos = 0, temb = 0, tpos = 0, exp2 = 0, enorm = 0;
+    uint64_t len = 0, emb = 0, pos = 0, temb = 0, tpos = 0, exp2 = 0, enorm = 0, dnorm = 0, lmh = 0, lmr = 0;
+    mtx_image_find(&im, MTX_SEC_DEC_NORM, 0, &dnorm, &len);
+    mtx_image_find(&im, MTX_SEC_LM_HEAD, 0, &lmh, &len);
+    mtx_image_find(&im, MTX_SEC_LM_REQ, 0, &lmr, &len);
     mtx_image_find(&im, MTX_SEC_SRC_EMB, 0, &emb, &len);
     mtx_image_find(&im, MTX_SEC_SRC_POS, 0, &pos, &len);
     mtx_image_find(&im, MTX_SEC_TGT_EMB, 0, &temb, &len);
@@ -132,8 +136,8 @@ int main(int argc, char **argv)
     mtxsim::Rng rng(0x5eed0010);
     h.reset();
     std::vector<uint8_t> bytes(img_data, img_data + img_bytes);
-    enum { ENC = 0, DEC = 1, CKV = 2, MEM = 3 };
-    uint64_t cyc[4] = {0, 0, 0, 0}, busy[4] = {0, 0, 0, 0}, runs[4] = {0, 0, 0, 0};
+    enum { ENC = 0, DEC = 1, CKV = 2, MEM = 3, HEAD = 4 };
+    uint64_t cyc[5] = {0}, busy[5] = {0}, runs[5] = {0};
     bool tbl = true;
     mtxsim::MemModel *mem = nullptr;
     // One program run; false on err_o or a hang of the port.
@@ -151,6 +155,8 @@ int main(int argc, char **argv)
         h.m->w_off_i = w_off;
         h.m->k_off_i = k_off;
         h.m->exp2_off_i = exp2;
+        h.m->k2_off_i = lmr;
+        h.m->vt_i = d.Vt;
         uint64_t c0 = h.cycle, b = 0;
         bool done = false;
         while (!done) {
@@ -235,13 +241,18 @@ int main(int argc, char **argv)
                 run(DEC, l, t, S, plan.dec[l].w_off, plan.dec[l].k_off);
                 compare(tr.dec[t][l], 1, "decoder", wi, S, l, t);
             }
+            // the head: the golden model's token of this step (</s> after the last)
+            run(HEAD, 0, 0, S, lmh, dnorm);
+            int want = t < T ? out[1 + t] : (int)d.eos;
+            if (!h.fails && (int)h.m->tok_o != want)
+                h.fail("word %zu step %d: head chose %d, golden %d", wi, t, (int)h.m->tok_o, want);
             steps++;
         }
     }
     free(img_data);
     free(plan_data);
-    const char *names[4] = {"encoder layer", "decoder layer step", "cross K/V", "memory norm"};
-    for (int p = 0; p < 4; p++)
+    const char *names[5] = {"encoder layer", "decoder layer step", "cross K/V", "memory norm", "head"};
+    for (int p = 0; p < 5; p++)
         if (runs[p])
             std::printf("tb_layer: %-18s x %5llu: %9llu cycles (%.0f each), PE use %.1f%%\n", names[p],
                         (unsigned long long)runs[p], (unsigned long long)cyc[p], (double)cyc[p] / (double)runs[p],

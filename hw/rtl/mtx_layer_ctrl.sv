@@ -8,6 +8,9 @@
 //        cross-attention over K2, V2 (S rows), then the FFN
 //   CKV  K2, V2 of decoder layer layer_i = ckv(mem), once per word
 //   MEM  mem = norm(x[s], record at k_off) for s < S (the final encoder norm)
+//   HEAD h = norm(x row 0, record at k_off: DEC_NORM); logits = rshr(lm_head
+//        (w_off) . h * m_lm, s_lm) (record at k2_off: LM_REQ, raw int64);
+//        tok_o = the smallest id >= 2 with the largest logit (mtx_argmax)
 // A start reads the descriptor's constants (every requant record, k_off)
 // into a record RAM and, with tbl_load_i, the image's EXP2 section into the
 // softmax table; the weights stream from the image through mtx_linear. Each
@@ -26,14 +29,14 @@
 // through the x_* port while idle.
 // Checked at start (err_o with done_o, no memory access): S in [1, 64],
 // C, F multiples of 16 within the maxima, H in [1, 8], hs = C / H a
-// multiple of 16 and at most 128, layer_i < 12.
+// multiple of 16 and at most 128, layer_i < 12, HEAD: Vt in [3, 256].
 `default_nettype none
 
 module mtx_layer_ctrl (
   input  logic         clk_i,
   input  logic         rst_ni,
   input  logic         start_i,
-  input  logic [1:0]   prog_i,       // 0 ENC, 1 DEC, 2 CKV, 3 MEM
+  input  logic [2:0]   prog_i,       // 0 ENC, 1 DEC, 2 CKV, 3 MEM, 4 HEAD
   input  logic [3:0]   layer_i,      // DEC, CKV: decoder layer (cache slot)
   input  logic [5:0]   step_i,       // DEC: decoding step t
   input  logic         tbl_load_i,   // read the EXP2 section first
@@ -45,10 +48,13 @@ module mtx_layer_ctrl (
   input  logic [63:0]  w_off_i,      // descriptor weights
   input  logic [63:0]  k_off_i,      // descriptor constants
   input  logic [63:0]  exp2_off_i,   // EXP2 section
+  input  logic [63:0]  k2_off_i,     // HEAD: LM_REQ record
+  input  logic [8:0]   vt_i,         // HEAD: Vt logits
   output logic         busy_o,
   output logic         done_o,
   output logic         err_o,
   output logic [8:0]   pe_busy_o,
+  output logic [7:0]   tok_o,        // HEAD: the chosen id
   // memory read port (16-byte beats, responses in order)
   output logic         mem_req_valid_o,
   input  logic         mem_req_ready_i,
@@ -80,21 +86,24 @@ module mtx_layer_ctrl (
   localparam logic [1:0] SrcA = 2'd0;
   localparam logic [1:0] SrcH = 2'd1;
   localparam logic [1:0] SrcM = 2'd2;
-  localparam logic [1:0] ProgEnc = 2'd0;
-  localparam logic [1:0] ProgDec = 2'd1;
-  localparam logic [1:0] ProgCkv = 2'd2;
-  localparam logic [1:0] ProgMem = 2'd3;
+  localparam logic [2:0] ProgEnc = 3'd0;
+  localparam logic [2:0] ProgDec = 3'd1;
+  localparam logic [2:0] ProgCkv = 3'd2;
+  localparam logic [2:0] ProgMem = 3'd3;
+  localparam logic [2:0] ProgHead = 3'd4;
+  localparam logic [1:0] ModeRaw = 2'd0;
   // GEMM q8 destinations
   localparam logic [1:0] DstQkv = 2'd0;    // q | k | v split (ENC: rows h * S + t; DEC: cache)
   localparam logic [1:0] DstCross = 2'd1;  // K2 | V2 of layer_i
   localparam logic [1:0] DstH = 2'd2;
+  localparam logic [1:0] DstArg = 2'd3;    // raw logits into mtx_argmax
   localparam logic [1:0] OpNorm = 2'd0;
   localparam logic [1:0] OpGemm = 2'd1;
   localparam logic [1:0] OpAtt = 2'd2;
   localparam logic [1:0] OpEnd = 2'd3;
 
   typedef enum logic [4:0] {
-    Idle, HsDiv, LdK, LdE, CopyE, Scal, Dispatch, Fetch, FetchW,
+    Idle, HsDiv, LdK, LdK2, LdE, CopyE, Scal, Dispatch, Fetch, FetchW,
     NStart, NX, NWait, GStart, GRun, AStart, AWait
   } state_e;
 
@@ -106,7 +115,9 @@ module mtx_layer_ctrl (
   logic [31:0] eps_q, eps_d;
   logic [63:0] w_q, w_d, k_q, k_d, e_q, e_d;
   logic        tbl_q, tbl_d;
-  logic [1:0]  prog_q, prog_d;
+  logic [2:0]  prog_q, prog_d;
+  logic [63:0] k2_q, k2_d;
+  logic [8:0]  vt_q, vt_d;
   logic [5:0]  step_q, step_d;
   logic [12:0] lrow_q, lrow_d;      // first cache row of layer_i: layer * H * 64
   logic [3:0]  hsw_q, hsw_d;        // hs / 16
@@ -128,20 +139,22 @@ module mtx_layer_ctrl (
 
   logic [5:0]  cw;                  // C / 16
   logic [13:0] kwords;              // ENC 7C + F + 10, DEC / CKV 12C + F + 18, MEM C + 1
-  logic [11:0] kbeats;
+  logic [11:0] kbeats, k2beats;
   logic        cfg_bad;
 
   always_comb begin
     cw     = c_q[9:4];
     case (prog_q)
       ProgEnc: kwords = 14'(7 * 32'(c_q) + 32'(f_q) + 32'd10);
-      ProgMem: kwords = 14'(32'(c_q) + 32'd1);
+      ProgMem, ProgHead: kwords = 14'(32'(c_q) + 32'd1);
       default: kwords = 14'(12 * 32'(c_q) + 32'(f_q) + 32'd18);
     endcase
     kbeats = 12'((32'(kwords) + 32'd3) >> 2);
+    k2beats = 12'((32'(vt_q) + 32'd4) >> 2);
     cfg_bad = (n_i == 7'd0) || (n_i > 7'd64) || (c_i == 10'd0) || (c_i[3:0] != 4'd0) ||
               (f_i == 12'd0) || (f_i[3:0] != 4'd0) || (heads_i == 4'd0) || (heads_i > 4'd8) ||
-              (layer_i > 4'd11);
+              (layer_i > 4'd11) ||
+              (prog_i == ProgHead && (vt_i < 9'd3 || vt_i > 9'd256));
   end
 
   // ---- micro-programs ----
@@ -164,7 +177,7 @@ module mtx_layer_ctrl (
     op_woff  = '0;
     op_k     = 12'(c_q);
     op_o     = 12'(c_q);
-    op_n     = (prog_q == ProgDec) ? 7'd1 : s_n_q;
+    op_n     = (prog_q == ProgDec || prog_q == ProgHead) ? 7'd1 : s_n_q;
     op_mode  = ModeRes;
     op_src   = SrcA;
     op_dst   = DstQkv;
@@ -254,6 +267,15 @@ module mtx_layer_ctrl (
         op_src  = SrcM;
         op_dst  = DstCross;
       end
+      // HEAD: h = norm(x, DEC_NORM); logits; argmax
+      {ProgHead, 4'd0}: op_kind = OpNorm;
+      {ProgHead, 4'd1}: begin
+        op_kind = OpGemm;
+        op_rec  = {kbeats, 2'b00};  // LM_REQ follows DEC_NORM at beat kbeats
+        op_o    = 12'(vt_q);
+        op_mode = ModeRaw;
+        op_dst  = DstArg;
+      end
       // MEM: mem = norm(x, ENC_NORM)
       {ProgMem, 4'd0}: begin
         op_kind = OpNorm;
@@ -291,7 +313,7 @@ module mtx_layer_ctrl (
   logic [511:0] lin_row;
   logic [6:0]   lin_t;
   logic [11:0]  lin_o0;
-  logic [5:0]   lin_nc_unused;
+  logic [5:0]   lin_nc;
   logic         lin_local;
 
   assign lin_start = (state_q == GStart);
@@ -320,7 +342,7 @@ module mtx_layer_ctrl (
     .out_row_o      (lin_row),
     .out_t_o        (lin_t),
     .out_o0_o       (lin_o0),
-    .out_nc_o       (lin_nc_unused)
+    .out_nc_o       (lin_nc)
   );
 
   logic        nm_start, nm_xv_q, nm_xrdy_unused, nm_mrdy, nm_av, nm_busy_unused, nm_done;
@@ -400,6 +422,7 @@ module mtx_layer_ctrl (
   // ---- GEMM result serialiser: one channel a cycle into mtx_requant ----
   logic         sr_act_q, sr_act_d;
   logic [3:0]   sr_c_q, sr_c_d;
+  logic [5:0]   sr_nc_q;        // channels in this row (the last column tile may be short)
   logic [511:0] sr_row_q;
   logic [6:0]   sr_t_q;
   logic [11:0]  sr_o0_q;
@@ -437,7 +460,7 @@ module mtx_layer_ctrl (
     tprev_d   = tprev_q;
     if (sr_act_q) begin
       sr_c_d = sr_c_q + 4'd1;
-      if (sr_c_q == 4'd15) begin
+      if (6'(sr_c_q) + 6'd1 == sr_nc_q) begin
         sr_act_d = 1'b0;
       end
     end
@@ -503,6 +526,25 @@ module mtx_layer_ctrl (
     .y_o    (rq_y)
   );
 
+  // HEAD: argmax over ids >= 2 of the raw logits, in id order
+  logic       am_start, am_valid;
+  logic [7:0] am_idx;
+  logic signed [63:0] am_max_unused;
+
+  assign am_start = (state_q == GStart) && (op_dst == DstArg);
+  assign am_valid = (state_q == GRun) && rq_vo && (op_dst == DstArg) && (p3x_q >= 15'd2);
+
+  mtx_argmax #(.W(64), .IW(8)) u_argmax (
+    .clk_i,
+    .rst_ni,
+    .start_i(am_start),
+    .valid_i(am_valid),
+    .v_i    (rq_y),
+    .idx_o  (am_idx),
+    .max_o  (am_max_unused)
+  );
+  assign tok_o = am_idx + 8'd2;
+
   logic unused_y;
   assign unused_y = ^rq_y[63:32];  // RES and q8 results fit 32 bits
 
@@ -510,6 +552,7 @@ module mtx_layer_ctrl (
     if (!rst_ni) begin
       sr_act_q  <= 1'b0;
       sr_c_q    <= '0;
+      sr_nc_q   <= '0;
       sr_row_q  <= '0;
       sr_t_q    <= '0;
       sr_o0_q   <= '0;
@@ -545,6 +588,7 @@ module mtx_layer_ctrl (
         sr_row_q <= lin_row;
         sr_t_q   <= lin_t;
         sr_o0_q  <= lin_o0;
+        sr_nc_q  <= lin_nc;
       end
       p1_q  <= sr_act_q;
       p1c_q <= sr_c_q;
@@ -585,7 +629,7 @@ module mtx_layer_ctrl (
         pk_buf  = op_to_m ? BufM : BufA;
       end
       GRun: begin
-        pk_v    = rq_vo && (op_mode != ModeRes);
+        pk_v    = rq_vo && (op_mode == ModeQ8 || op_mode == ModeRelu);
         pk_byte = rq_y[7:0];
         pk_beat = p3b_q;
         pk_buf  = p3u_q;
@@ -736,7 +780,7 @@ module mtx_layer_ctrl (
   // ---- memory port: record / EXP2 loads, or mtx_linear's non-local beats ----
   logic loading, ld_take;
 
-  assign loading      = (state_q == LdK) || (state_q == LdE);
+  assign loading      = (state_q == LdK) || (state_q == LdK2) || (state_q == LdE);
   assign lin_req_rdy  = lin_local ? (state_q == GRun) : (mem_req_ready_i && state_q == GRun);
   assign lin_rsp_v    = loc_v_q || (mem_rsp_valid_i && state_q == GRun);
   assign lin_rsp_data = !loc_v_q ? mem_rsp_data_i :
@@ -810,6 +854,8 @@ module mtx_layer_ctrl (
     e_d        = e_q;
     tbl_d      = tbl_q;
     prog_d     = prog_q;
+    k2_d       = k2_q;
+    vt_d       = vt_q;
     step_d     = step_q;
     lrow_d     = lrow_q;
     hsw_d      = hsw_q;
@@ -858,6 +904,8 @@ module mtx_layer_ctrl (
             e_d     = exp2_off_i;
             tbl_d   = tbl_load_i;
             prog_d  = prog_i;
+            k2_d    = k2_off_i;
+            vt_d    = vt_i;
             step_d  = step_i;
             lrow_d  = 13'(32'(layer_i) * 32'(heads_i) * 32'd64);
             hsw_d   = '0;
@@ -881,10 +929,16 @@ module mtx_layer_ctrl (
           state_d = Idle;
         end
       end
-      LdK: begin
-        if (lrsp_d == kbeats && lreq_q == 12'd0) begin
+      LdK, LdK2: begin
+        if (lrsp_d == ((state_q == LdK) ? kbeats : k2beats) && lreq_q == 12'd0) begin
           ci_d = '0;
-          if (tbl_q) begin
+          if (state_q == LdK && prog_q == ProgHead) begin
+            laddr_d = k2_q;
+            lreq_d  = k2beats;
+            lrsp_d  = '0;
+            lbase_d = kbeats;
+            state_d = LdK2;
+          end else if (tbl_q) begin
             laddr_d = e_q;
             lreq_d  = 12'd64;
             lrsp_d  = '0;
@@ -1014,6 +1068,8 @@ module mtx_layer_ctrl (
       e_q        <= '0;
       tbl_q      <= 1'b0;
       prog_q     <= '0;
+      k2_q       <= '0;
+      vt_q       <= '0;
       step_q     <= '0;
       lrow_q     <= '0;
       hsw_q      <= '0;
@@ -1048,6 +1104,8 @@ module mtx_layer_ctrl (
       e_q        <= e_d;
       tbl_q      <= tbl_d;
       prog_q     <= prog_d;
+      k2_q       <= k2_d;
+      vt_q       <= vt_d;
       step_q     <= step_d;
       lrow_q     <= lrow_d;
       hsw_q      <= hsw_d;
