@@ -46,8 +46,15 @@ lint:
 	    $(VERILATOR) --lint-only -Wall -y hw/rtl $(RTL_WAIVE) $$f || exit 1; \
 	done; echo "lint: $(words $(RTL_SRCS)) files clean"
 
-rtl-test: lint $(RTL_BENCH_BINS)
+rtl-test: lint $(RTL_BENCH_BINS) $(RTL_SIM)
 	@$(foreach b,$(RTL_BENCHES),$(RTL_BUILD)/tb_$(b)/bench $(RTL_ARGS_$(b)) || exit 1;)
+	@$(BUILD)/modtx run --backend ref --image $(RTL_BUILD)/img/image.bin --plan $(RTL_BUILD)/img/3.00x.plan \
+	    $(RTL_RUN_WORDS) > $(RTL_BUILD)/run_ref.txt
+	@$(BUILD)/modtx run --backend rtl --image $(RTL_BUILD)/img/image.bin --plan $(RTL_BUILD)/img/3.00x.plan \
+	    --verbose $(RTL_RUN_WORDS) > $(RTL_BUILD)/run_rtl.txt 2> $(RTL_BUILD)/run_rtl.log
+	@cmp -s $(RTL_BUILD)/run_ref.txt $(RTL_BUILD)/run_rtl.txt || \
+	    (echo "rtl-test: modtx run --backend rtl differs from ref"; diff $(RTL_BUILD)/run_ref.txt $(RTL_BUILD)/run_rtl.txt; exit 1)
+	@echo "rtl-test: modtx run --backend rtl equals ref on $(words $(RTL_RUN_WORDS)) words (3x plan): $$(tail -1 $(RTL_BUILD)/run_rtl.log)"
 endif
 
 # The reference: the golden model's primitives and the benches' adapter.
@@ -64,12 +71,32 @@ $(RTL_BUILD)/img/image.bin: $(BUILD)/modtx
 	@mkdir -p $(@D)
 	$(BUILD)/modtx export --model models/g2p-modular --out $(@D) --plans 1,3,6 > $(@D)/export.log
 
+# Words for the `modtx run --backend rtl` against ref check in rtl-test.
+RTL_RUN_WORDS := hello world modular transformer phoneme quixotic zebra strength
+
 # One Verilator model per bench; rebuilt when any RTL file or the harness changes.
 .SECONDEXPANSION:
 $(RTL_BUILD)/tb_%/bench: sim/tb_%.cpp sim/sim_util.h sim/mem_model.h $(RTL_SRCS) $(RTL_WAIVE) $(RTL_BUILD)/ref_iops.o $(RTL_BUILD)/iops.o $$(RTL_DEPS_$$*)
 	@mkdir -p $(@D)
 	$(VERILATOR) $(RTL_VFLAGS) $(if $(RTL_LIBS_$*),-LDFLAGS "$(RTL_LIBS_$*)") --top-module $(RTL_TOP_$*) -Mdir $(@D) -o bench \
 	    hw/rtl/$(RTL_TOP_$*).sv $(CURDIR)/sim/tb_$*.cpp > $(@D)/build.log 2>&1 || (tail -30 $(@D)/build.log; exit 1)
+
+# The simulator behind `modtx run --backend rtl` (host/device/backend_rtl.c
+# looks for it at $(BUILD)/rtl/rtl_run/sim, beside modtx).
+RTL_SIM := $(BUILD)/rtl/rtl_run/sim
+.PHONY: rtl-sim
+ifeq ($(shell command -v $(VERILATOR) 2>/dev/null),)
+rtl-sim:
+	@echo "rtl-sim: skipped: verilator not found"
+else
+rtl-sim: $(RTL_SIM)
+endif
+$(BUILD)/rtl/rtl_run/sim: sim/rtl_run.cpp sim/sim_util.h sim/mem_model.h $(RTL_SRCS) $(RTL_WAIVE) $(BUILD)/libmodtx.a
+	@mkdir -p $(@D)
+	$(VERILATOR) --cc --exe --build -O3 -j 2 -Wall --x-assign fast --x-initial fast -y hw/rtl $(RTL_WAIVE) \
+	    -CFLAGS "-O1 -I$(CURDIR)/sim -I$(CURDIR)/host" -LDFLAGS "$(CURDIR)/$(BUILD)/libmodtx.a -lz" \
+	    --top-module mtx_word_ctrl -Mdir $(@D) -o sim hw/rtl/mtx_word_ctrl.sv $(CURDIR)/sim/rtl_run.cpp \
+	    > $(@D)/build.log 2>&1 || (tail -30 $(@D)/build.log; exit 1)
 
 SYNTH_TOPS ?= mtx_engine mtx_linear mtx_softmax_row mtx_rmsnorm_row mtx_requant mtx_argmax
 ifeq ($(shell command -v $(YOSYS) 2>/dev/null),)
