@@ -4,6 +4,8 @@
 #   make lint       verilator --lint-only -Wall on every hw/rtl file
 #   make synth      yosys synth_xilinx (UltraScale+) -> $(BUILD)/synth/report.json
 #   make rtl-test RTL_TRACE=1   debug build: benches accept +trace (FST)
+#   make rtl-words  64 test words per plan (1x, 3x, 6x) against the golden model
+#   make rtl-sim    the simulator behind modtx run --backend rtl
 VERILATOR ?= verilator
 YOSYS     ?= yosys
 RTL_BUILD := $(BUILD)/rtl$(if $(RTL_TRACE),-trace)
@@ -70,6 +72,13 @@ $(RTL_BUILD)/iops.o: host/engine/iops.c host/engine/iops.h host/format/maxima.h
 $(RTL_BUILD)/img/image.bin: $(BUILD)/modtx
 	@mkdir -p $(@D)
 	$(BUILD)/modtx export --model models/g2p-modular --out $(@D) --plans 1,3,6 > $(@D)/export.log
+
+# The long check: 64 test words of each of the 1x, 3x and 6x plans through
+# mtx_word_ctrl against the golden model (about 7 minutes; docs/rtl.md).
+.PHONY: rtl-words
+rtl-words: $(RTL_BUILD)/tb_word/bench
+	$(RTL_BUILD)/tb_word/bench $(RTL_BUILD)/img/image.bin $(RTL_BUILD)/img/1.00x.plan 64 \
+	    $(RTL_BUILD)/img/3.00x.plan 64 $(RTL_BUILD)/img/6.00x.plan 64
 
 # Words for the `modtx run --backend rtl` against ref check in rtl-test.
 RTL_RUN_WORDS := hello world modular transformer phoneme quixotic zebra strength
