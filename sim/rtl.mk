@@ -36,6 +36,9 @@ RTL_LIBS_word    := $(RTL_LIBS_layer)
 RTL_DEPS_word    := $(RTL_DEPS_layer)
 RTL_ARGS_word    := $(RTL_BUILD)/img/image.bin $(RTL_BUILD)/img/6.00x.plan 16 $(RTL_BUILD)/img/3.00x.plan 4 $(RTL_BUILD)/img/1.00x.plan 2
 RTL_BENCH_BINS := $(foreach b,$(RTL_BENCHES),$(RTL_BUILD)/tb_$(b)/bench)
+# The simulator behind `modtx run --backend rtl`: host/device/backend_rtl.c
+# looks for it at $(BUILD)/rtl/rtl_run/sim, beside modtx.
+RTL_SIM := $(BUILD)/rtl/rtl_run/sim
 
 .PHONY: rtl-test lint synth
 
@@ -90,9 +93,7 @@ $(RTL_BUILD)/tb_%/bench: sim/tb_%.cpp sim/sim_util.h sim/mem_model.h $(RTL_SRCS)
 	$(VERILATOR) $(RTL_VFLAGS) $(if $(RTL_LIBS_$*),-LDFLAGS "$(RTL_LIBS_$*)") --top-module $(RTL_TOP_$*) -Mdir $(@D) -o bench \
 	    hw/rtl/$(RTL_TOP_$*).sv $(CURDIR)/sim/tb_$*.cpp > $(@D)/build.log 2>&1 || (tail -30 $(@D)/build.log; exit 1)
 
-# The simulator behind `modtx run --backend rtl` (host/device/backend_rtl.c
-# looks for it at $(BUILD)/rtl/rtl_run/sim, beside modtx).
-RTL_SIM := $(BUILD)/rtl/rtl_run/sim
+# The simulator behind `modtx run --backend rtl` (RTL_SIM, defined above).
 .PHONY: rtl-sim
 ifeq ($(shell command -v $(VERILATOR) 2>/dev/null),)
 rtl-sim:
