@@ -38,7 +38,8 @@ static const char run_help[] =
     "(backend xrt) is the kernel's xclbin and --device the card's index (default\n"
     "0; docs/deploy.md).\n"
     "Backends: ref (the golden model), csim (the HLS kernel compiled natively),\n"
-    "xrt (the HLS kernel on an Alveo card through XRT)";
+    "rtl (hw/rtl under Verilator, a subprocess; --verbose and --json add\n"
+    "simulated cycles), xrt (the HLS kernel on an Alveo card through XRT)";
 
 enum { RUN_MAX_PLANS = 16 };
 
@@ -55,6 +56,7 @@ typedef struct {
     mtx_vocab sv, tv;
     mtx_device *dev;
     int batch;
+    uint64_t cycles, busy_pe;    /* simulated (rtl): summed over every batch run */
 } runner;
 
 static void runner_free(runner *r) {
@@ -140,6 +142,9 @@ static mtx_status run_words(runner *r, const int32_t *in, int n, int32_t *out, d
         const int B = n - i < r->batch ? n - i : r->batch, pi = k % r->n_plans;
         st = mtx_device_run(r->dev, &r->plan[pi], r->plan_bytes[pi], r->plan_len[pi],
                             in + (int64_t)i * MTX_IO_STRIDE, B, out + (int64_t)i * MTX_IO_STRIDE);
+        const mtx_device_stats *ds = mtx_device_stats_get(r->dev);
+        r->cycles += ds->cycles;
+        r->busy_pe += ds->busy_pe_cycles;
     }
     if (seconds) *seconds = mtx_now_s() - t0;
     return st;
@@ -323,7 +328,6 @@ static int score_split(runner *r, const char *split, long limit, long sample, in
     mtx_score ref;
     memset(&ref, 0, sizeof ref);
     if (!st && compare) st = fp32_score(r, &m, &view, &ref);
-    const mtx_device_stats *ds = r->dev ? mtx_device_stats_get(r->dev) : NULL;
     free(in);
     free(out);
     free(grp);
@@ -335,7 +339,9 @@ static int score_split(runner *r, const char *split, long limit, long sample, in
     if (json) {
         printf("{\"split\":\"%s\",\"words\":%d,\"per\":%.4f,\"wer\":%.4f,\"words_per_s\":%.1f,\"plan\":\"%s\","
                "\"backend\":\"%s\"", split, n, mtx_score_per(&sc), mtx_score_wer(&sc), wps, plan, backend);
-        if (ds && ds->cycles) printf(",\"cycles\":%llu", (unsigned long long)ds->cycles);
+        if (r->cycles)
+            printf(",\"cycles\":%llu,\"busy_pe_cycles\":%llu", (unsigned long long)r->cycles,
+                   (unsigned long long)r->busy_pe);
         if (compare) printf(",\"fp32_per\":%.4f,\"fp32_wer\":%.4f", mtx_score_per(&ref), mtx_score_wer(&ref));
         if (against)
             printf(",\"against\":\"%s\",\"differ\":%d,\"against_words_per_s\":%.1f", against, differ,
@@ -347,6 +353,9 @@ static int score_split(runner *r, const char *split, long limit, long sample, in
             printf(" %9.2f %9.2f %+6.2f", mtx_score_per(&ref), mtx_score_wer(&ref),
                    mtx_score_wer(&sc) - mtx_score_wer(&ref));
         printf(" %9.0f", wps);
+        if (r->cycles && n)
+            printf("  %.0f cycles/word, PE use %.1f%%", (double)r->cycles / n,
+                   100.0 * (double)r->busy_pe / ((double)r->cycles * MTX_PE_ROWS * MTX_PE_COLS));
         if (against) printf("   %d of %d differ (%s %.0f words/s)", differ, n, against, against_secs > 0 ? n / against_secs : 0);
         printf("\n");
     } else {
@@ -448,6 +457,11 @@ int mtx_cmd_run(int argc, char **argv) {
         const mtx_device_stats *ds = mtx_device_stats_get(rn->dev);
         fprintf(stderr, "image loaded %llu time(s), %llu batches\n", (unsigned long long)ds->image_loads,
                 (unsigned long long)ds->batches);
+        if (rn->cycles)
+            fprintf(stderr, "simulated: %llu cycles, %llu busy PE-cycles (PE use %.1f%% of %d x %d)\n",
+                    (unsigned long long)rn->cycles, (unsigned long long)rn->busy_pe,
+                    100.0 * (double)rn->busy_pe / ((double)rn->cycles * MTX_PE_ROWS * MTX_PE_COLS), MTX_PE_ROWS,
+                    MTX_PE_COLS);
     }
     runner_free(rn);
     free(rn);

@@ -10,6 +10,7 @@
 /* Every compiled-in backend, one line each (csim, rtl and xrt join here). */
 static const mtx_backend *const backends[] = {
     &mtx_backend_ref,
+    &mtx_backend_rtl,
     &mtx_backend_xrt,
     &mtx_backend_csim,
 };

@@ -1,0 +1,156 @@
+// rtl_run - the simulator behind the rtl device backend
+// (host/device/backend_rtl.c): runs a batch of words through mtx_word_ctrl
+// under Verilator and writes the engine's output buffer.
+//   sim IMAGE PLAN IN B OUT STATS
+// IMAGE and PLAN are the files the host validated (parsed again here with
+// format/image.h and format/plan.h: the RTL plan sequencer is not in this
+// loop yet); IN holds B words of MTX_IO_STRIDE little-endian int32 (layout.h
+// batch input); OUT receives B output records in the same layout. STATS
+// receives "cycles N", "busy_pe_cycles N" and "status S word W" (S the
+// engine status of the first refused word, 0 if none). The memory answers
+// every beat after one cycle with no stalls (mem_model.h, which ends the
+// run with exit 3 on any beat outside the image). Exit 0 when the batch ran
+// (STATS says whether a word was refused), 2 on a usage or file error.
+#include "Vmtx_word_ctrl.h"
+#include "mem_model.h"
+#include "sim_util.h"
+
+extern "C" {
+#include "format/image.h"
+#include "format/plan.h"
+}
+
+#include <cstdio>
+#include <vector>
+
+static bool read_file(const char *path, std::vector<uint8_t> &out)
+{
+    FILE *f = std::fopen(path, "rb");
+    if (!f)
+        return false;
+    uint8_t buf[65536];
+    size_t n;
+    while ((n = std::fread(buf, 1, sizeof buf, f)) > 0)
+        out.insert(out.end(), buf, buf + n);
+    bool ok = !std::ferror(f);
+    std::fclose(f);
+    return ok;
+}
+
+int main(int argc, char **argv)
+{
+    if (argc != 7) {
+        std::fprintf(stderr, "usage: %s IMAGE PLAN IN B OUT STATS\n", argv[0]);
+        return 2;
+    }
+    std::vector<uint8_t> img, plan_bytes, in_bytes;
+    int B = std::atoi(argv[4]);
+    if (!read_file(argv[1], img) || !read_file(argv[2], plan_bytes) || !read_file(argv[3], in_bytes)) {
+        std::fprintf(stderr, "rtl_run: cannot read the image, plan or input\n");
+        return 2;
+    }
+    if (B < 1 || B > MTX_MAX_BATCH || in_bytes.size() != (size_t)B * MTX_IO_STRIDE * 4) {
+        std::fprintf(stderr, "rtl_run: input holds %zu bytes, not %d words\n", in_bytes.size(), B);
+        return 2;
+    }
+    mtx_image im;
+    mtx_plan plan;
+    if (mtx_image_parse(&im, img.data(), img.size(), argv[1]) ||
+        mtx_plan_parse(&plan, plan_bytes.data(), plan_bytes.size(), &im, argv[2])) {
+        std::fprintf(stderr, "rtl_run: %s\n", mtx_last_error());
+        return 2;
+    }
+    const mtx_image_dims &d = im.dims;
+    uint64_t sec[10] = {0}, len = 0;
+    for (uint32_t t = MTX_SEC_SRC_EMB; t <= MTX_SEC_EXP2; t++)
+        mtx_image_find(&im, t, 0, &sec[t], &len);
+
+    mtxsim::Harness<Vmtx_word_ctrl> h(argc, argv, "rtl_run", ~0ull);
+    auto *m = h.m;
+    h.reset();
+    m->c_i = d.C;
+    m->heads_i = d.H;
+    m->f_i = d.F;
+    m->vs_i = d.Vs;
+    m->vt_i = d.Vt;
+    m->ps_i = d.Ps;
+    m->pt_i = d.Pt;
+    m->eps_i = d.eps_q;
+    m->bos_i = d.bos;
+    m->eos_i = d.eos;
+    m->src_emb_i = sec[MTX_SEC_SRC_EMB];
+    m->src_pos_i = sec[MTX_SEC_SRC_POS];
+    m->tgt_emb_i = sec[MTX_SEC_TGT_EMB];
+    m->tgt_pos_i = sec[MTX_SEC_TGT_POS];
+    m->enc_norm_i = sec[MTX_SEC_ENC_NORM];
+    m->dec_norm_i = sec[MTX_SEC_DEC_NORM];
+    m->lm_head_i = sec[MTX_SEC_LM_HEAD];
+    m->lm_req_i = sec[MTX_SEC_LM_REQ];
+    m->exp2_i = sec[MTX_SEC_EXP2];
+    m->n_enc_i = plan.n_enc;
+    m->n_dec_i = plan.n_dec;
+    for (int i = 0; i < plan.n_enc + plan.n_dec; i++) {
+        const mtx_plan_desc &ds = i < plan.n_enc ? plan.enc[i] : plan.dec[i - plan.n_enc];
+        m->desc_we_i = 1;
+        m->desc_idx_i = i < plan.n_enc ? i : 12 + i - plan.n_enc;
+        m->desc_w_i = ds.w_off;
+        m->desc_k_i = ds.k_off;
+        h.tick();
+    }
+    m->desc_we_i = 0;
+
+    mtxsim::MemModel mem(1, 1, 0);
+    mem.add("image", 0, img);
+    std::vector<uint8_t> out((size_t)B * MTX_IO_STRIDE * 4, 0);
+    uint64_t cycles = 0, busy = 0;
+    int status = 0, bad_word = -1;
+    for (int b = 0; b < B && !status; b++) {
+        const uint8_t *w = in_bytes.data() + (size_t)b * MTX_IO_STRIDE * 4;
+        int32_t S = (int32_t)mtx_le32(w);
+        for (int i = 0; i < MTX_MAX_POS; i++) {
+            m->id_we_i = 1;
+            m->id_idx_i = i;
+            m->id_data_i = mtx_le32(w + 4 * (1 + i));
+            h.tick();
+        }
+        m->id_we_i = 0;
+        m->n_i = S < 0 || S > 127 ? 0 : S; // out of range either way: refused as MTX_ENG_INPUT
+        m->start_i = 1;
+        uint64_t c0 = h.cycle;
+        bool done = false;
+        while (!done) {
+            mem.present(m);
+            m->eval();
+            mem.commit(m);
+            busy += m->pe_busy_o;
+            h.tick();
+            m->start_i = 0;
+            done = m->done_o;
+        }
+        cycles += h.cycle - c0;
+        if (m->err_o) {
+            status = m->err_o;
+            bad_word = b;
+            break;
+        }
+        uint8_t *o = out.data() + (size_t)b * MTX_IO_STRIDE * 4;
+        mtx_put_le32(o, m->out_len_o);
+        for (int t = 0; t < (int)m->out_len_o; t++) {
+            m->out_idx_i = t;
+            m->eval();
+            mtx_put_le32(o + 4 * (1 + t), m->out_id_o);
+        }
+    }
+    FILE *f = std::fopen(argv[5], "wb");
+    if (!f || std::fwrite(out.data(), 1, out.size(), f) != out.size() || std::fclose(f)) {
+        std::fprintf(stderr, "rtl_run: cannot write %s\n", argv[5]);
+        return 2;
+    }
+    f = std::fopen(argv[6], "w");
+    if (!f || std::fprintf(f, "cycles %llu\nbusy_pe_cycles %llu\nstatus %d word %d\n", (unsigned long long)cycles,
+                           (unsigned long long)busy, status, bad_word) < 0 || std::fclose(f)) {
+        std::fprintf(stderr, "rtl_run: cannot write %s\n", argv[6]);
+        return 2;
+    }
+    return 0;
+}
