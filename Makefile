@@ -2,6 +2,7 @@
 # `make test` builds and runs the CUnit suites (exit status is the verdict).
 CC       ?= cc
 AR       ?= ar
+VERILATOR ?= verilator
 # -fvect-cost-model is GCC-only: added when $(CC) --version says GCC, so
 # clang builds with the same -Werror warnings.
 CC_IS_GCC := $(shell $(CC) --version 2>/dev/null | grep -qiE 'gcc|free software foundation' && echo 1)
@@ -33,7 +34,7 @@ TEST_SRCS := $(filter-out tests/test_main.c,$(wildcard tests/test_*.c))
 TEST_OBJS := $(TEST_SRCS:%.c=$(BUILD)/%.o) $(BUILD)/tests/test_main.o $(BUILD)/tests/testutil.o $(BUILD)/tests/cli_util.o
 DEPS      := $(LIB_OBJS:.o=.d) $(CLI_OBJS:.o=.d) $(TEST_OBJS:.o=.d)
 
-.PHONY: all test asan deps bench check-long clean teacher bank students run fuzz xo xclbin
+.PHONY: all test asan deps bench check-long clean teacher bank students run run-rtl fuzz xo xclbin
 
 # Library and CLI.
 all: $(BUILD)/modtx $(BUILD)/libmodtx.a
@@ -113,8 +114,21 @@ run: $(BUILD)/modtx
 	$(STAGE) export $(BUILD)/modtx export --model $(RUN_DIR)/bank --out $(RUN_DIR)/export
 	$(STAGE) engines $(BUILD)/modtx run --backend ref --image $(RUN_DIR)/export/image.bin --plans all \
 	    --split test --sample $(RUN_ENGINE_WORDS) --compare --against csim
+	$(STAGE) rtl $(MAKE) --no-print-directory run-rtl
 	$(STAGE) predict $(BUILD)/modtx predict --model models/g2p-teacher modular transformers compress phonemes
 	@echo "make run: wall time per stage"; bash scripts/stage_times.sh report $(RUN_DIR)/stages.txt
+
+# The last accelerator step of make run: 8 test words through the RTL engine
+# under Verilator (backend rtl) for the 1x and 6x plans, checked word for word
+# against the golden model, with simulated cycles per word and PE use.
+run-rtl: $(BUILD)/modtx
+ifeq ($(shell command -v $(VERILATOR) 2>/dev/null),)
+	@echo "run-rtl: skipped: verilator not found"
+else
+	$(MAKE) --no-print-directory rtl-sim
+	$(BUILD)/modtx run --backend rtl --image $(RUN_DIR)/export/image.bin --plans 1.00x.plan,6.00x.plan \
+	    --split test --sample 8 --against ref
+endif
 
 # Rebuild the shipped teacher from scratch (about 1 h 15 min + 20 min on 2
 # cores) into TEACHER_OUT/teacher: the base run (models/recipes/g2p-teacher.json),
