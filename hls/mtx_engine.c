@@ -5,12 +5,14 @@
  * hardware: bit-serial restoring square root and divider, shifts, the EXP2
  * table from the image, fixed widths. Structure (docs/hls.md): validate the
  * image header, TOC, plan and input words first (mtx_engine_check.h); then per
- * word: embeddings, ENC_LAYER over the encoder descriptors, final norm ->
- * memory, CROSS_KV per decoder layer, DEC_STEP x DEC_LAYER with a self KV
- * cache, LM head and argmax. Each layer loads its weights into the on-chip
- * tile memory `wt` (re-tiled into MTX_PE_ROWS x MTX_PE_COLS blocks) and its
- * constants into `kc`; the tiled int8 GEMM reads one block per cycle; a vector
- * stage requantizes, normalises, adds residuals and runs the softmax.
+ * word: embeddings, then one stage per unit (encoder layer; final norm ->
+ * memory and the cross K/V of each decoder layer; decoder layer per step with
+ * a self KV cache, LM head and argmax). Each unit's weights go into one of two
+ * ping-pong tile buffers `wt` (re-tiled into MTX_PE_ROWS x MTX_PE_COLS blocks)
+ * and its constants into `kc`, loaded while the previous unit computes from
+ * the other buffer (a DATAFLOW stage); the tiled int8 GEMM reads one block per
+ * cycle; a vector stage requantizes, normalises, adds residuals and runs the
+ * softmax.
  *
  * Plain C99 without malloc, recursion, function pointers, I/O or libm; every
  * array has a compile-time size from format/maxima.h (tests/scripts/check_hls.sh).
