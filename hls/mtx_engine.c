@@ -5,12 +5,14 @@
  * hardware: bit-serial restoring square root and divider, shifts, the EXP2
  * table from the image, fixed widths. Structure (docs/hls.md): validate the
  * image header, TOC, plan and input words first (mtx_engine_check.h); then per
- * word: embeddings, ENC_LAYER over the encoder descriptors, final norm ->
- * memory, CROSS_KV per decoder layer, DEC_STEP x DEC_LAYER with a self KV
- * cache, LM head and argmax. Each layer loads its weights into the on-chip
- * tile memory `wt` (re-tiled into MTX_PE_ROWS x MTX_PE_COLS blocks) and its
- * constants into `kc`; the tiled int8 GEMM reads one block per cycle; a vector
- * stage requantizes, normalises, adds residuals and runs the softmax.
+ * word: embeddings, then one stage per unit (encoder layer; final norm ->
+ * memory and the cross K/V of each decoder layer; decoder layer per step with
+ * a self KV cache, LM head and argmax). Each unit's weights go into one of two
+ * ping-pong tile buffers `wt` (re-tiled into MTX_PE_ROWS x MTX_PE_COLS blocks)
+ * and its constants into `kc`, loaded while the previous unit computes from
+ * the other buffer (a DATAFLOW stage); the tiled int8 GEMM reads one block per
+ * cycle; a vector stage requantizes, normalises, adds residuals and runs the
+ * softmax.
  *
  * Plain C99 without malloc, recursion, function pointers, I/O or libm; every
  * array has a compile-time size from format/maxima.h (tests/scripts/check_hls.sh).
@@ -88,24 +90,35 @@ LOAD_K:
     }
 }
 
-/* A layer's weights (all matrices but ckv, which CROSS_KV loads) and its
- * constants. The tile memory keeps the last layer loaded: a plan that runs
- * one decoder layer per step (6x) loads it once per word. */
-static void load_layer(const unsigned char *image, const eng_cfg *g, int dec, uint64_t w_off, uint64_t k_off,
-                       uint64_t loaded[2], int8_t wt[W_TILES][MTX_PE_ROWS][MTX_PE_COLS], int32_t kc[K_WORDS]) {
-    uint64_t tag = k_off << 1 | (uint64_t)(dec != 0);
-    if (loaded[0] == w_off && loaded[1] == tag) return;
+/* What one stage of a word loads or computes: a layer descriptor (U_ENC,
+ * U_DEC), or the cross K/V projection of decoder layer l (U_CKV: its ckv
+ * matrix and record only). A word runs ENC 0..ne-1, CKV 0..nd-1, then DEC
+ * (l, t) for each step t and layer l (mtx_engine_layers.h). */
+enum { U_NONE, U_ENC, U_CKV, U_DEC };
+typedef struct {
+    uint32_t kind, l, t;   /* layer in its stack; decoding step (U_DEC) */
+    uint64_t w_off, k_off; /* the descriptor's weights and constants */
+} unit;
+
+/* Unit u's weights into the tile buffer wb and its constants into kb; the LM
+ * head tiles and global records above them stay. U_NONE loads nothing. */
+static void load_unit(const unsigned char *image, uint32_t C, uint32_t F, unit u,
+                      int8_t wb[W_TILES][MTX_PE_ROWS][MTX_PE_COLS], int32_t kb[K_WORDS]) {
+    if (u.kind == U_NONE) return;
     mat_map mm;
-    layer_map(g->C, g->F, dec, &mm);
+    layer_map(C, F, u.kind != U_ENC, &mm);
+    if (u.kind == U_CKV) {
+        load_matrix(image, u.w_off + mm.byte_off[M_CKV], 2 * C, C, wb, mm.tile[M_CKV]);
+        load_words(image, u.k_off + 4ull * KD_CKV(C, F), MTX_REQ_WORDS(2 * C), kb, KD_CKV(C, F));
+        return;
+    }
 LOAD_MATS:
     for (int m = 0; m < M_COUNT; m++) {
 #pragma HLS LOOP_TRIPCOUNT min=4 max=7
-        if (mm.out[m] && m != M_CKV) load_matrix(image, w_off + mm.byte_off[m], mm.out[m], mm.in[m], wt, mm.tile[m]);
+        if (mm.out[m] && m != M_CKV) load_matrix(image, u.w_off + mm.byte_off[m], mm.out[m], mm.in[m], wb, mm.tile[m]);
     }
-    load_words(image, k_off, dec ? (uint32_t)MTX_DEC_K_WORDS(g->C, g->F) : (uint32_t)MTX_ENC_K_WORDS(g->C, g->F),
-               kc, 0);
-    loaded[0] = w_off;
-    loaded[1] = tag;
+    load_words(image, u.k_off,
+               u.kind == U_DEC ? (uint32_t)MTX_DEC_K_WORDS(C, F) : (uint32_t)MTX_ENC_K_WORDS(C, F), kb, 0);
 }
 
 /* ---- tiled int8 GEMM: acc[s][o] = sum_i a[s][i] * W[o][i] ---- */
@@ -277,11 +290,16 @@ void mtx_engine(const unsigned char *image, const unsigned char *plan, const int
 #pragma HLS INTERFACE s_axilite port=plan_bytes
 #pragma HLS INTERFACE s_axilite port=batch
 #pragma HLS INTERFACE s_axilite port=return
-    static int8_t wt[W_TILES][MTX_PE_ROWS][MTX_PE_COLS];
-#pragma HLS ARRAY_PARTITION variable=wt complete dim=2
-#pragma HLS ARRAY_RESHAPE variable=wt complete dim=3
+    /* Two ping-pong buffers: a layer computes from one while the next one
+     * loads into the other. Each holds a layer's tiles and the LM head's,
+     * a layer's constants and the global records. */
+    static int8_t wt[2][W_TILES][MTX_PE_ROWS][MTX_PE_COLS];
+#pragma HLS ARRAY_PARTITION variable=wt complete dim=1
+#pragma HLS ARRAY_PARTITION variable=wt complete dim=3
+#pragma HLS ARRAY_RESHAPE variable=wt complete dim=4
 #pragma HLS BIND_STORAGE variable=wt type=ram_2p impl=uram
-    static int32_t kc[K_WORDS];
+    static int32_t kc[2][K_WORDS];
+#pragma HLS ARRAY_PARTITION variable=kc complete dim=1
     static uint32_t exp2[MTX_EXP2_ENTRIES];
     static int32_t x[MTX_MAX_POS][MTX_MAX_D_MODEL];
     static int8_t a[MTX_MAX_POS][ROW_W];
@@ -298,12 +316,12 @@ void mtx_engine(const unsigned char *image, const unsigned char *plan, const int
     if (st == MTX_ENG_OK) st = check_plan(plan, plan_bytes, &g);
     if (st == MTX_ENG_OK) st = check_input(in, batch, &g);
     if (st == MTX_ENG_OK) {
-        uint64_t loaded[2] = {~0ull, ~0ull};
+        uint64_t tag[2][2] = {{~0ull, ~0ull}, {~0ull, ~0ull}};
         load_globals(image, &g, wt, kc, exp2);
     WORD:
         for (uint32_t w = 0; w < batch; w++) {
 #pragma HLS LOOP_TRIPCOUNT min=1 max=64
-            run_word(image, &g, in + (uint64_t)w * MTX_IO_STRIDE, out + (uint64_t)w * MTX_IO_STRIDE, loaded, wt, kc,
+            run_word(image, &g, in + (uint64_t)w * MTX_IO_STRIDE, out + (uint64_t)w * MTX_IO_STRIDE, tag, wt, kc,
                      exp2, x, a, q, at, acc, kvs, kvx);
         }
     }

@@ -153,13 +153,18 @@ ARGMAX:
     return best;
 }
 
-/* The LM head's tiles, the global records and the EXP2 table. */
-static void load_globals(const unsigned char *image, const eng_cfg *g, int8_t wt[W_TILES][MTX_PE_ROWS][MTX_PE_COLS],
-                         int32_t kc[K_WORDS], uint32_t exp2[MTX_EXP2_ENTRIES]) {
-    load_matrix(image, g->sec[MTX_SEC_LM_HEAD], g->Vt, g->C, wt, LAYER_TILES);
-    load_words(image, g->sec[MTX_SEC_ENC_NORM], MTX_REQ_WORDS(g->C), kc, K_ENC_NORM);
-    load_words(image, g->sec[MTX_SEC_DEC_NORM], MTX_REQ_WORDS(g->C), kc, K_DEC_NORM);
-    load_words(image, g->sec[MTX_SEC_LM_REQ], MTX_REQ_WORDS(g->Vt), kc, K_LM_REQ);
+/* The LM head's tiles and the global records into both buffers, the EXP2
+ * table. */
+static void load_globals(const unsigned char *image, const eng_cfg *g,
+                         int8_t wt[2][W_TILES][MTX_PE_ROWS][MTX_PE_COLS], int32_t kc[2][K_WORDS],
+                         uint32_t exp2[MTX_EXP2_ENTRIES]) {
+LOAD_GLOBALS:
+    for (int b = 0; b < 2; b++) {
+        load_matrix(image, g->sec[MTX_SEC_LM_HEAD], g->Vt, g->C, wt[b], LAYER_TILES);
+        load_words(image, g->sec[MTX_SEC_ENC_NORM], MTX_REQ_WORDS(g->C), kc[b], K_ENC_NORM);
+        load_words(image, g->sec[MTX_SEC_DEC_NORM], MTX_REQ_WORDS(g->C), kc[b], K_DEC_NORM);
+        load_words(image, g->sec[MTX_SEC_LM_REQ], MTX_REQ_WORDS(g->Vt), kc[b], K_LM_REQ);
+    }
 LOAD_EXP2:
     for (uint32_t i = 0; i < MTX_EXP2_ENTRIES; i++) {
 #pragma HLS PIPELINE II=1
@@ -167,58 +172,150 @@ LOAD_EXP2:
     }
 }
 
-/* One word: in = [S, ids...], out = [T, ids..., 0...] (MTX_IO_STRIDE). loaded
- * tags the layer resident in wt/kc (weights offset, constants offset and
- * kind; ~0: none). */
-static void run_word(const unsigned char *image, const eng_cfg *g, const int *in, int *out, uint64_t loaded[2],
-                     int8_t wt[W_TILES][MTX_PE_ROWS][MTX_PE_COLS], int32_t kc[K_WORDS],
+/* The compute half of a stage: unit u from the buffer of its layer (wb, kb).
+ * CKV 0 first norms the encoder output into the memory rows a (which the CKV
+ * units only read); the last decoder layer of a step ends with the final
+ * norm, the LM head and the argmax, *tok (0 for every other unit). */
+static void compute_unit(const eng_cfg *g, unit u, uint32_t S, const int8_t wb[W_TILES][MTX_PE_ROWS][MTX_PE_COLS],
+                         const int32_t kb[K_WORDS], const uint32_t exp2[MTX_EXP2_ENTRIES],
+                         int32_t x[MTX_MAX_POS][MTX_MAX_D_MODEL], int8_t a[MTX_MAX_POS][ROW_W],
+                         int8_t q[MTX_MAX_POS][ROW_W], int8_t at[MTX_MAX_POS][ROW_W], int32_t acc[MTX_MAX_POS][ROW_W],
+                         kv_rows kvs[MTX_MAX_STACK_LAYERS], kv_rows kvx[MTX_MAX_STACK_LAYERS], uint32_t *tok) {
+    uint32_t C = g->C, F = g->F, next = 0;
+    if (u.kind == U_ENC) {
+        encoder_layer(g, S, wb, kb, exp2, x, a, q, at, acc, kvs);
+    } else if (u.kind == U_CKV) {
+        mat_map mm;
+        layer_map(C, F, 1, &mm);
+        if (u.l == 0) rmsnorm(x, S, C, g->eps_q, kb, K_ENC_NORM, a); /* memory */
+        gemm(a, S, wb, mm.tile[M_CKV], 2 * C, C, acc);
+        requant_q8(acc, S, 2 * C, kb, KD_CKV(C, F), 0, q);
+        store_kv(q, S, 0, 2 * C, kvx, u.l, 0);
+    } else if (u.kind == U_DEC) {
+        decoder_layer(g, u.l, u.t, S, wb, kb, exp2, x, a, q, at, acc, kvs, kvx);
+        if (u.l + 1 == g->n_dec) {
+            rmsnorm(x, 1, C, g->eps_q, kb, K_DEC_NORM, a);
+            gemm(a, 1, wb, LAYER_TILES, g->Vt, C, acc);
+            next = argmax_logits(acc, g->Vt, kb);
+        }
+    }
+    *tok = next;
+}
+
+/* One stage: unit nxt loads into buffer (wn, kn) while unit cur computes from
+ * (wc, kc). The two processes share no data (the load reads only the image
+ * and writes only its buffer; the compute touches no global memory), so they
+ * run side by side and a stage takes max(load, compute) cycles. */
+static void layer_stage(const unsigned char *image, uint32_t C, uint32_t F, unit nxt,
+                        int8_t wn[W_TILES][MTX_PE_ROWS][MTX_PE_COLS], int32_t kn[K_WORDS], const eng_cfg *g, unit cur,
+                        uint32_t S, const int8_t wc[W_TILES][MTX_PE_ROWS][MTX_PE_COLS], const int32_t kc[K_WORDS],
+                        const uint32_t exp2[MTX_EXP2_ENTRIES], int32_t x[MTX_MAX_POS][MTX_MAX_D_MODEL],
+                        int8_t a[MTX_MAX_POS][ROW_W], int8_t q[MTX_MAX_POS][ROW_W], int8_t at[MTX_MAX_POS][ROW_W],
+                        int32_t acc[MTX_MAX_POS][ROW_W], kv_rows kvs[MTX_MAX_STACK_LAYERS],
+                        kv_rows kvx[MTX_MAX_STACK_LAYERS], uint32_t *tok) {
+#pragma HLS DATAFLOW
+    load_unit(image, C, F, nxt, wn, kn);
+    compute_unit(g, cur, S, wc, kc, exp2, x, a, q, at, acc, kvs, kvx, tok);
+}
+
+/* The stage with cur in buffer bc and nxt loading into the other: two call
+ * sites (the buffers are two memories), one shared instance. */
+static void stage_pp(uint32_t bc, const unsigned char *image, const eng_cfg *g, unit nxt, unit cur, uint32_t S,
+                     int8_t wt[2][W_TILES][MTX_PE_ROWS][MTX_PE_COLS], int32_t kc[2][K_WORDS],
+                     const uint32_t exp2[MTX_EXP2_ENTRIES], int32_t x[MTX_MAX_POS][MTX_MAX_D_MODEL],
+                     int8_t a[MTX_MAX_POS][ROW_W], int8_t q[MTX_MAX_POS][ROW_W], int8_t at[MTX_MAX_POS][ROW_W],
+                     int32_t acc[MTX_MAX_POS][ROW_W], kv_rows kvs[MTX_MAX_STACK_LAYERS],
+                     kv_rows kvx[MTX_MAX_STACK_LAYERS], uint32_t *tok) {
+#pragma HLS ALLOCATION function instances=layer_stage limit=1
+    if (bc == 0)
+        layer_stage(image, g->C, g->F, nxt, wt[1], kc[1], g, cur, S, wt[0], kc[0], exp2, x, a, q, at, acc, kvs, kvx,
+                    tok);
+    else
+        layer_stage(image, g->C, g->F, nxt, wt[0], kc[0], g, cur, S, wt[1], kc[1], exp2, x, a, q, at, acc, kvs, kvx,
+                    tok);
+}
+
+/* The unit after u in a word: ENC 0..ne-1, CKV 0..nd-1, DEC (0..nd-1, t)
+ * for t = 0..Pt-1, then U_NONE. */
+static unit unit_next(const eng_cfg *g, unit u) {
+    unit n = u;
+    n.l = u.l + 1;
+    if (u.kind == U_ENC && n.l == g->n_enc) {
+        n.kind = U_CKV;
+        n.l = 0;
+    } else if (u.kind == U_CKV && n.l == g->n_dec) {
+        n.kind = U_DEC;
+        n.l = 0;
+        n.t = 0;
+    } else if (u.kind == U_DEC && n.l == g->n_dec) {
+        n.l = 0;
+        n.t = u.t + 1;
+        if (n.t == g->Pt) n.kind = U_NONE;
+    }
+    n.w_off = n.kind == U_NONE ? 0 : n.kind == U_ENC ? g->enc_w[n.l] : g->dec_w[n.l];
+    n.k_off = n.kind == U_NONE ? 0 : n.kind == U_ENC ? g->enc_k[n.l] : g->dec_k[n.l];
+    return n;
+}
+
+/* Residency: tag[b] = (weights offset, constants offset << 1 | decoder) of
+ * the layer buffer b holds whole; ~0 none (a CKV load leaves a partial one). */
+static int holds(const uint64_t tag[2][2], uint32_t b, unit u) {
+    return (u.kind == U_ENC || u.kind == U_DEC) && tag[b][0] == u.w_off &&
+           tag[b][1] == (u.k_off << 1 | (uint64_t)(u.kind == U_DEC));
+}
+
+static void set_tag(uint64_t tag[2][2], uint32_t b, unit u) {
+    int whole = u.kind == U_ENC || u.kind == U_DEC;
+    tag[b][0] = whole ? u.w_off : ~0ull;
+    tag[b][1] = whole ? u.k_off << 1 | (uint64_t)(u.kind == U_DEC) : ~0ull;
+}
+
+/* One word: in = [S, ids...], out = [T, ids..., 0...] (MTX_IO_STRIDE). Each
+ * stage computes one unit while the next one loads into the other buffer,
+ * unless a buffer holds it already (the one decoder layer of a 1-layer
+ * stack, both of a 2-layer one, after step 0). The next step's first layer
+ * loads during the last layer of a step, also at the step that ends in EOS;
+ * the next word's first encoder layer loads alone. */
+static void run_word(const unsigned char *image, const eng_cfg *g, const int *in, int *out, uint64_t tag[2][2],
+                     int8_t wt[2][W_TILES][MTX_PE_ROWS][MTX_PE_COLS], int32_t kc[2][K_WORDS],
                      const uint32_t exp2[MTX_EXP2_ENTRIES], int32_t x[MTX_MAX_POS][MTX_MAX_D_MODEL],
                      int8_t a[MTX_MAX_POS][ROW_W], int8_t q[MTX_MAX_POS][ROW_W], int8_t at[MTX_MAX_POS][ROW_W],
                      int32_t acc[MTX_MAX_POS][ROW_W], kv_rows kvs[MTX_MAX_STACK_LAYERS],
                      kv_rows kvx[MTX_MAX_STACK_LAYERS]) {
-    uint32_t S = (uint32_t)in[0], C = g->C, F = g->F;
+    uint32_t S = (uint32_t)in[0], tok = g->bos, T = 0, bc = 0, j = 0;
 EMBED_SRC:
     for (uint32_t s = 0; s < S; s++) {
 #pragma HLS LOOP_TRIPCOUNT min=1 max=64
-        embed(image, g->sec[MTX_SEC_SRC_EMB], g->sec[MTX_SEC_SRC_POS], (uint32_t)in[1 + s], s, C, x, s);
+        embed(image, g->sec[MTX_SEC_SRC_EMB], g->sec[MTX_SEC_SRC_POS], (uint32_t)in[1 + s], s, g->C, x, s);
     }
-ENC_LAYER:
-    for (uint32_t l = 0; l < g->n_enc; l++) {
-#pragma HLS LOOP_TRIPCOUNT min=1 max=12
-        load_layer(image, g, 0, g->enc_w[l], g->enc_k[l], loaded, wt, kc);
-        encoder_layer(g, S, wt, kc, exp2, x, a, q, at, acc, kvs);
-    }
-    rmsnorm(x, S, C, g->eps_q, kc, K_ENC_NORM, a); /* memory */
-    mat_map mm;
-    layer_map(C, F, 1, &mm);
-    loaded[0] = loaded[1] = ~0ull; /* CROSS_KV overwrites tiles and constants */
-CROSS_KV:
-    for (uint32_t l = 0; l < g->n_dec; l++) {
-#pragma HLS LOOP_TRIPCOUNT min=1 max=12
-        load_matrix(image, g->dec_w[l] + mm.byte_off[M_CKV], 2 * C, C, wt, mm.tile[M_CKV]);
-        load_words(image, g->dec_k[l] + 4ull * KD_CKV(C, F), MTX_REQ_WORDS(2 * C), kc, KD_CKV(C, F));
-        gemm(a, S, wt, mm.tile[M_CKV], 2 * C, C, acc);
-        requant_q8(acc, S, 2 * C, kc, KD_CKV(C, F), 0, q);
-        store_kv(q, S, 0, 2 * C, kvx, l, 0);
+    const unit none = {U_NONE, 0, 0, 0, 0};
+    unit cur = {U_ENC, 0, 0, g->enc_w[0], g->enc_k[0]};
+    if (holds(tag, 1, cur)) {
+        bc = 1;
+    } else if (!holds(tag, 0, cur)) { /* loads into buffer 0, nothing to compute */
+        stage_pp(1, image, g, cur, none, S, wt, kc, exp2, x, a, q, at, acc, kvs, kvx, &j);
+        set_tag(tag, 0, cur);
     }
     int ids[MTX_MAX_POS];
-    uint32_t T = 0, tok = g->bos;
-DEC_STEP:
-    for (uint32_t t = 0; t < g->Pt; t++) {
-#pragma HLS LOOP_TRIPCOUNT min=1 max=64
-        embed(image, g->sec[MTX_SEC_TGT_EMB], g->sec[MTX_SEC_TGT_POS], tok, t, C, x, 0);
-    DEC_LAYER:
-        for (uint32_t l = 0; l < g->n_dec; l++) {
-#pragma HLS LOOP_TRIPCOUNT min=1 max=12
-            load_layer(image, g, 1, g->dec_w[l], g->dec_k[l], loaded, wt, kc);
-            decoder_layer(g, l, t, S, wt, kc, exp2, x, a, q, at, acc, kvs, kvx);
+UNIT:
+    for (uint32_t u = 0; u < g->n_enc + g->n_dec * (1 + g->Pt); u++) {
+#pragma HLS LOOP_TRIPCOUNT min=3 max=792
+        unit nxt = unit_next(g, cur);
+        uint32_t bn = holds(tag, bc, nxt) ? bc : holds(tag, 1 - bc, nxt) ? 1 - bc : 2;
+        if (cur.kind == U_DEC && cur.l == 0)
+            embed(image, g->sec[MTX_SEC_TGT_EMB], g->sec[MTX_SEC_TGT_POS], tok, cur.t, g->C, x, 0);
+        stage_pp(bc, image, g, bn == 2 ? nxt : none, cur, S, wt, kc, exp2, x, a, q, at, acc, kvs, kvx, &j);
+        if (bn == 2) {
+            bn = 1 - bc;
+            set_tag(tag, bn, nxt);
         }
-        rmsnorm(x, 1, C, g->eps_q, kc, K_DEC_NORM, a);
-        gemm(a, 1, wt, LAYER_TILES, g->Vt, C, acc);
-        uint32_t j = argmax_logits(acc, g->Vt, kc);
-        if (j == g->eos) break;
-        ids[T++] = (int)j;
-        tok = j;
+        if (cur.kind == U_DEC && cur.l + 1 == g->n_dec) {
+            if (j == g->eos) break;
+            ids[T++] = (int)j;
+            tok = j;
+        }
+        cur = nxt;
+        bc = bn;
     }
 WRITE_OUT:
     for (uint32_t i = 0; i < MTX_IO_STRIDE; i++) {

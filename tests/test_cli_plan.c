@@ -8,6 +8,7 @@
 #include <string.h>
 
 #include "cli_util.h"
+#include "format/card.h"
 #include "format_fixture.h"
 
 /* Writes the fixture image as dir/image.bin and the plan "t0 t1 | m2.0"
@@ -100,7 +101,45 @@ static void test_plan_show(void) {
     run_free(&r);
 }
 
+/* --card after the plan lines: the kernel's cycles at the nominal lengths
+ * capped at the fixture's Ps = Pt = 4 (no manifest.json beside it), the per-word line equal to
+ * mtx_card_cycles' (hand-checked in tests/test_card.c) on the fixture's
+ * dimensions; a corrupt manifest.json is a one-line error. */
+static void test_plan_show_card(void) {
+    CU_ASSERT_FATAL(bin_ok());
+    CU_ASSERT_FATAL(write_fixture());
+    char plan[PATH_MAX], want[256];
+    snprintf(plan, sizeof plan, "%s", tmp_path("x.plan", 0));
+    uint8_t *img;
+    uint64_t n;
+    mtx_image im;
+    mtx_card_cost c;
+    CU_ASSERT_FATAL(fixture_image(&img, &n) == 0 && mtx_image_parse(&im, img, n, "fixture") == MTX_OK);
+    CU_ASSERT_FATAL(mtx_card_cycles(&im.dims, 2, 1, 4, 4, &c) == MTX_OK);
+    free(img);
+    CU_ASSERT(c.cycles < c.load + c.compute);
+    run_result r = RUN("plan", "show", plan, "--card");
+    if (r.status != 0) show("plan show --card", &r);
+    CU_ASSERT_EQUAL(r.status, 0);
+    CU_ASSERT(has(r.out, "\ntotal per word: 18368 MACs, 12592 bytes of weights and constants read\n"));
+    CU_ASSERT(has(r.out, "\ncard: hls/ kernel, 16x16 tile, II 1, fill 8, 300 MHz; S=4, T=4 (nominal)\n"));
+    snprintf(want, sizeof want, "\n  per word: load %llu, compute %llu, in sequence %llu, overlapped %llu cycles\n",
+             (unsigned long long)c.load, (unsigned long long)c.compute, (unsigned long long)(c.load + c.compute),
+             (unsigned long long)c.cycles);
+    CU_ASSERT(has(r.out, want));
+    CU_ASSERT(has(r.out, "  words/s at 300 MHz: "));
+    CU_ASSERT_EQUAL(lines_of(r.out), 12 + 6);
+    run_free(&r);
+    CU_ASSERT_FATAL(mtx_write_file_atomic(tmp_path("manifest.json", 0), "{", 1) == MTX_OK);
+    r = RUN("plan", "show", plan, "--card");
+    CU_ASSERT_EQUAL(r.status, 1);
+    CU_ASSERT(one_line(r.err) && has(r.err, "modtx plan show: ") && has(r.err, "manifest.json"));
+    run_free(&r);
+    remove(tmp_path("manifest.json", 0));
+}
+
 void mtx_suite_cli_plan(void) {
     CU_pSuite s = CU_add_suite("cli_plan", cli_suite_init, cli_suite_clean);
     CU_add_test(s, "plan show: exact lines for a known plan, errors, usage", test_plan_show);
+    CU_add_test(s, "plan show --card: the kernel's cycles, nominal lengths, bad manifest", test_plan_show_card);
 }
