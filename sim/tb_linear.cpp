@@ -2,7 +2,8 @@
 // streamed from mem_model.h (every beat checked inside its buffer): shapes of
 // the shipped models' layers (qkv 12 x 128 -> 384, wi 12 x 128 -> 512, wo
 // 12 x 512 -> 128) and ragged ones (tiles cut on both edges, one position,
-// one output, k = 16 and k = 2048), seeded random int8, memory latency 1-9
+// one output, k = 16 and k = 2048, 56 positions: 8 words' encoder rows
+// as one qkv GEMM), seeded random int8, memory latency 1-9
 // with request stalls and output back-pressure. Also: the busy-PE count is
 // n * nout * k exactly; with latency 1, no stall and no back-pressure the
 // cycle count equals the cycle model of docs/rtl.md; a bad configuration
@@ -64,7 +65,8 @@ int main(int argc, char **argv)
     mtxsim::Rng rng(0x5eed0008);
     const Shape shapes[] = {{12, 128, 384, 1, 0}, {12, 128, 512, 4, 10}, {12, 512, 128, 1, 0},
                             {1, 16, 1, 1, 0},     {17, 48, 33, 3, 30},   {64, 128, 40, 9, 20},
-                            {5, 2048, 20, 2, 5},  {16, 16, 16, 1, 0},    {33, 160, 17, 1, 0}};
+                            {5, 2048, 20, 2, 5},  {16, 16, 16, 1, 0},    {33, 160, 17, 1, 0},
+                            {56, 128, 384, 1, 0}};
     h.reset();
     for (const Shape &s : shapes) {
         std::vector<int8_t> a((size_t)s.n * s.k), w((size_t)s.o * s.k);
@@ -148,5 +150,5 @@ int main(int argc, char **argv)
             h.fail("bad configuration %d not refused", i);
         h.tick();
     }
-    return h.finish("9 layer shapes, 5 refused configurations");
+    return h.finish("10 layer shapes, 5 refused configurations");
 }
