@@ -108,7 +108,7 @@ $(BUILD)/rtl/rtl_run/sim: sim/rtl_run.cpp sim/sim_util.h sim/mem_model.h $(RTL_S
 	    --top-module mtx_word_ctrl -Mdir $(@D) -o sim hw/rtl/mtx_word_ctrl.sv $(CURDIR)/sim/rtl_run.cpp \
 	    > $(@D)/build.log 2>&1 || (tail -30 $(@D)/build.log; exit 1)
 
-SYNTH_TOPS ?= mtx_engine mtx_linear mtx_softmax_row mtx_rmsnorm_row mtx_requant mtx_argmax
+SYNTH_TOPS ?= mtx_word_ctrl mtx_engine mtx_linear mtx_softmax_row mtx_rmsnorm_row mtx_requant mtx_argmax
 ifeq ($(shell command -v $(YOSYS) 2>/dev/null),)
 synth:
 	@echo "synth: skipped: yosys not found"

@@ -16,8 +16,8 @@
 // softmax table; the weights stream from the image through mtx_linear. Each
 // program is a fixed list of ops (op_* below) of three kinds: NORM (one
 // mtx_rmsnorm_row pass per row, into A or M), GEMM (mtx_linear, its result
-// rows requantised one channel a cycle by mtx_requant, into Q / caches, H
-// or x) and ATT (mtx_attention, into A). mtx_linear reads its activations
+// rows queued in mtx_row_fifo and requantised one channel a cycle by
+// mtx_requant, into Q / caches, H or x) and ATT (mtx_attention, into A). mtx_linear reads its activations
 // from A, H or M through the same port as the weights: addresses with bit
 // 63 set are answered from the buffer (bits 41:40 select it) one cycle
 // later, the rest go out on the memory port.
@@ -315,6 +315,11 @@ module mtx_layer_ctrl (
   logic [11:0]  lin_o0;
   logic [5:0]   lin_nc;
   logic         lin_local;
+  logic         la_out_v, la_out_rdy, rows_empty;
+  logic [511:0] la_row;
+  logic [6:0]   la_t;
+  logic [11:0]  la_o0;
+  logic [5:0]   la_nc;
 
   assign lin_start = (state_q == GStart);
   assign lin_local = lin_req_addr[63];
@@ -337,12 +342,26 @@ module mtx_layer_ctrl (
     .mem_req_addr_o (lin_req_addr),
     .mem_rsp_valid_i(lin_rsp_v),
     .mem_rsp_data_i (lin_rsp_data),
-    .out_valid_o    (lin_out_v),
-    .out_ready_i    (lin_out_rdy),
-    .out_row_o      (lin_row),
-    .out_t_o        (lin_t),
-    .out_o0_o       (lin_o0),
-    .out_nc_o       (lin_nc)
+    .out_valid_o    (la_out_v),
+    .out_ready_i    (la_out_rdy),
+    .out_row_o      (la_row),
+    .out_t_o        (la_t),
+    .out_o0_o       (la_o0),
+    .out_nc_o       (la_nc)
+  );
+
+  // A tile's result rows queue here, so the array computes the next tile
+  // while the requantiser works through them one channel a cycle.
+  mtx_row_fifo #(.WIDTH(537), .DEPTH(16)) u_rows (
+    .clk_i,
+    .rst_ni,
+    .in_valid_i (la_out_v),
+    .in_ready_o (la_out_rdy),
+    .in_data_i  ({la_row, la_t, la_o0, la_nc}),
+    .out_valid_o(lin_out_v),
+    .out_ready_i(lin_out_rdy),
+    .out_data_o ({lin_row, lin_t, lin_o0, lin_nc}),
+    .empty_o    (rows_empty)
   );
 
   logic        nm_start, nm_xv_q, nm_xrdy_unused, nm_mrdy, nm_av, nm_busy_unused, nm_done;
@@ -1030,7 +1049,7 @@ module mtx_layer_ctrl (
             state_d = Idle;
           end
         end
-        if (lin_done_q && !sr_act_q && !p1_q && !p2_q && !p3_q) begin
+        if (lin_done_q && rows_empty && !sr_act_q && !p1_q && !p2_q && !p3_q) begin
           pc_d    = pc_q + 4'd1;
           state_d = Dispatch;
         end
