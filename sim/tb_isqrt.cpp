@@ -23,7 +23,7 @@ int main(int argc, char **argv)
     }
     ns.push_back(0xffffffffull * 0xffffffffull);
     for (int i = 0; i < 20000; i++)
-        ns.push_back(rng.next() >> (8 + rng.range(0, 56)));
+        ns.push_back(rng.next() >> (8 + rng.range(0, 55))); // shift <= 63: no UB
     for (int i = 0; i < 2000; i++)
         ns.push_back(rng.next());
     h.reset();
