@@ -11,6 +11,11 @@ YOSYS     ?= yosys
 RTL_BUILD := $(BUILD)/rtl$(if $(RTL_TRACE),-trace)
 RTL_SRCS  := $(sort $(wildcard hw/rtl/*.sv))
 RTL_WAIVE := hw/rtl/lint_waivers.vlt
+# Verilator's own make reads OPT (and command-line overrides through
+# MAKEFLAGS): without this, `make asan`'s sanitizer OPT would instrument the
+# generated model, whose 64-bit arithmetic relies on wrap-around. LDFLAGS
+# still links the sanitizer runtime that an instrumented libmodtx.a needs.
+RTL_VENV  := env -u OPT -u MAKEFLAGS -u MFLAGS
 RTL_VFLAGS = --cc --exe --build -O3 -j 2 -Wall --x-assign fast --x-initial fast \
 	$(if $(RTL_TRACE),--trace-fst) -y hw/rtl $(RTL_WAIVE) \
 	-CFLAGS "-O1 -I$(CURDIR)/sim -I$(CURDIR)/host" -LDFLAGS "$(CURDIR)/$(RTL_BUILD)/ref_iops.o $(CURDIR)/$(RTL_BUILD)/iops.o -lm"
@@ -90,7 +95,7 @@ RTL_RUN_WORDS := hello world modular transformer phoneme quixotic zebra strength
 .SECONDEXPANSION:
 $(RTL_BUILD)/tb_%/bench: sim/tb_%.cpp sim/sim_util.h sim/mem_model.h $(RTL_SRCS) $(RTL_WAIVE) $(RTL_BUILD)/ref_iops.o $(RTL_BUILD)/iops.o $$(RTL_DEPS_$$*)
 	@mkdir -p $(@D)
-	$(VERILATOR) $(RTL_VFLAGS) $(if $(RTL_LIBS_$*),-LDFLAGS "$(RTL_LIBS_$*)") --top-module $(RTL_TOP_$*) -Mdir $(@D) -o bench \
+	$(RTL_VENV) $(VERILATOR) $(RTL_VFLAGS) $(if $(RTL_LIBS_$*),-LDFLAGS "$(RTL_LIBS_$*)") --top-module $(RTL_TOP_$*) -Mdir $(@D) -o bench \
 	    hw/rtl/$(RTL_TOP_$*).sv $(CURDIR)/sim/tb_$*.cpp > $(@D)/build.log 2>&1 || (tail -30 $(@D)/build.log; exit 1)
 
 # The simulator behind `modtx run --backend rtl` (RTL_SIM, defined above).
@@ -103,7 +108,7 @@ rtl-sim: $(RTL_SIM)
 endif
 $(BUILD)/rtl/rtl_run/sim: sim/rtl_run.cpp sim/sim_util.h sim/mem_model.h $(RTL_SRCS) $(RTL_WAIVE) $(BUILD)/libmodtx.a
 	@mkdir -p $(@D)
-	$(VERILATOR) --cc --exe --build -O3 -j 2 -Wall --x-assign fast --x-initial fast -y hw/rtl $(RTL_WAIVE) \
+	$(RTL_VENV) $(VERILATOR) --cc --exe --build -O3 -j 2 -Wall --x-assign fast --x-initial fast -y hw/rtl $(RTL_WAIVE) \
 	    -CFLAGS "-O1 -I$(CURDIR)/sim -I$(CURDIR)/host" -LDFLAGS "$(CURDIR)/$(BUILD)/libmodtx.a -lz" \
 	    --top-module mtx_word_ctrl -Mdir $(@D) -o sim hw/rtl/mtx_word_ctrl.sv $(CURDIR)/sim/rtl_run.cpp \
 	    > $(@D)/build.log 2>&1 || (tail -30 $(@D)/build.log; exit 1)

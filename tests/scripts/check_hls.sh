@@ -24,6 +24,8 @@
 set -u
 
 CC=${CC:-gcc}
+# the call-graph dump is a GCC option, whatever compiler builds the rest
+CG_CC=${CG_CC:-gcc}
 here=$(cd "$(dirname "$0")" && pwd)
 root=$(cd "$here/../.." && pwd)
 
@@ -109,7 +111,7 @@ if [ -f "$tmp/ks.o" ]; then
 fi
 
 # 3: call graph (no inlining at -O0, so every static function is a node).
-if "$CC" "${flags[@]}" -O0 -D__SYNTHESIS__ -fcallgraph-info=su -c "$src" -o "$tmp/cg.o" 2>/dev/null; then
+if "$CG_CC" "${flags[@]}" -O0 -D__SYNTHESIS__ -fcallgraph-info=su -c "$src" -o "$tmp/cg.o" 2>/dev/null; then
     ci=$(ls "$tmp"/*.ci 2>/dev/null | head -1)
     [ -z "$ci" ] && ci=$(ls ./*.ci 2>/dev/null | head -1)
     if [ -z "$ci" ]; then
