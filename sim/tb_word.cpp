@@ -12,6 +12,7 @@
 #include "Vmtx_word_ctrl.h"
 #include "mem_model.h"
 #include "sim_util.h"
+#include "word_setup.h"
 
 extern "C" {
 #include "engine/golden.h"
@@ -103,9 +104,6 @@ template <class H> static int run_plan(H &h, const char *image, const char *plan
         return -1;
     }
     const mtx_image_dims &d = im.dims;
-    uint64_t sec[10] = {0}, len = 0;
-    for (uint32_t t = MTX_SEC_SRC_EMB; t <= MTX_SEC_EXP2; t++)
-        mtx_image_find(&im, t, 0, &sec[t], &len);
     std::string dir(image);
     dir = dir.substr(0, dir.find_last_of('/') + 1);
     auto words = test_words(dict, dir + "source_vocab.txt", nwords, (int)d.Ps);
@@ -116,36 +114,7 @@ template <class H> static int run_plan(H &h, const char *image, const char *plan
 
     mtxsim::Rng rng(0x5eed0011);
     auto *m = h.m;
-    m->c_i = d.C;
-    m->heads_i = d.H;
-    m->f_i = d.F;
-    m->vs_i = d.Vs;
-    m->vt_i = d.Vt;
-    m->ps_i = d.Ps;
-    m->pt_i = d.Pt;
-    m->eps_i = d.eps_q;
-    m->bos_i = d.bos;
-    m->eos_i = d.eos;
-    m->src_emb_i = sec[MTX_SEC_SRC_EMB];
-    m->src_pos_i = sec[MTX_SEC_SRC_POS];
-    m->tgt_emb_i = sec[MTX_SEC_TGT_EMB];
-    m->tgt_pos_i = sec[MTX_SEC_TGT_POS];
-    m->enc_norm_i = sec[MTX_SEC_ENC_NORM];
-    m->dec_norm_i = sec[MTX_SEC_DEC_NORM];
-    m->lm_head_i = sec[MTX_SEC_LM_HEAD];
-    m->lm_req_i = sec[MTX_SEC_LM_REQ];
-    m->exp2_i = sec[MTX_SEC_EXP2];
-    m->n_enc_i = plan.n_enc;
-    m->n_dec_i = plan.n_dec;
-    for (int i = 0; i < plan.n_enc + plan.n_dec; i++) {
-        const mtx_plan_desc &ds = i < plan.n_enc ? plan.enc[i] : plan.dec[i - plan.n_enc];
-        m->desc_we_i = 1;
-        m->desc_idx_i = i < plan.n_enc ? i : 12 + i - plan.n_enc;
-        m->desc_w_i = ds.w_off;
-        m->desc_k_i = ds.k_off;
-        h.tick();
-    }
-    m->desc_we_i = 0;
+    mtxsim::word_setup(h, im, plan);
     std::vector<uint8_t> bytes(img_data, img_data + img_bytes);
 
     // Runs one word (ids as given, length S); returns the cycles it took.
