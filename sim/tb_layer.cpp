@@ -150,7 +150,9 @@ int main(int argc, char **argv)
         h.m->c_i = C;
         h.m->heads_i = d.H;
         h.m->f_i = d.F;
-        h.m->n_i = S;
+        h.m->n_i = (prog == DEC || prog == HEAD) ? 1 : S;  // one word: one decoder row
+        h.m->ndec_i = plan.n_dec;
+        h.m->nseg_i = 1;
         h.m->eps_i = d.eps_q;
         h.m->w_off_i = w_off;
         h.m->k_off_i = k_off;
@@ -224,6 +226,12 @@ int main(int argc, char **argv)
         mtxsim::MemModel mm(rng.next(), lat, stall);
         mm.add("image", 0, bytes);
         mem = &mm;
+        h.m->seg_we_i = 1;  // the word is segment 0: rows 0 .. S-1
+        h.m->seg_idx_i = 0;
+        h.m->seg_st_i = 0;
+        h.m->seg_len_i = S;
+        h.tick();
+        h.m->seg_we_i = 0;
         for (int s = 0; s < S; s++)
             embed(emb, pos, w[s], s, s);
         for (int l = 0; l < plan.n_enc && !h.fails; l++) {

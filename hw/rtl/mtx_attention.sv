@@ -3,10 +3,11 @@
 // (head, query) at a time. q, k and v are int8 in three beat RAMs owned by
 // the caller (16 bytes a beat), laid out head-major so one head's row is hsw
 // = hs / 16 consecutive beats:
-//   q beat (h, t, d) = (h * nq + t) * hsw + d
+//   q beat (h, t, d) = (qbase + h * qstride + t) * hsw + d
 //   k, v beat (h, j, d) = (kbase + h * kstride + j) * hsw + d   (kstride >= nk)
 // The output att[t][h * hs + ...] leaves as a byte stream in row-major order
-// of beats, out beat (t, h, d) = t * cw + h * hsw + d, 16 bytes a beat.
+// of beats, out beat (t, h, d) = (obase + t) * cw + h * hsw + d, 16 bytes a
+// beat. (One word of a batch: its rows in q, k, v and out start at a base.)
 // Per (head, query): nk * hsw score cycles (16 MACs each), the softmax row,
 // then per output beat nk p.v cycles (16 MACs) and 16 requant issues.
 `default_nettype none
@@ -24,7 +25,10 @@ module mtx_attention #(
   input  logic [6:0]         nq_i,       // query rows, >= 1
   input  logic [6:0]         nk_i,       // keys, 1 .. 64
   input  logic [6:0]         kstride_i,  // rows per head in the k / v RAMs
-  input  logic [12:0]        kbase_i,    // first row in the k / v RAMs
+  input  logic [14:0]        kbase_i,    // first row in the k / v RAMs
+  input  logic [6:0]         qbase_i,    // first query row in the q RAM
+  input  logic [6:0]         qstride_i,  // q rows per head (>= qbase + nq)
+  input  logic [6:0]         obase_i,    // first output row
   input  logic [3:0]         heads_i,    // H
   input  logic [3:0]         hsw_i,      // hs / 16
   input  logic [5:0]         cw_i,       // C / 16
@@ -51,7 +55,8 @@ module mtx_attention #(
 
   state_e state_q, state_d;
   logic [6:0]  nq_q, nq_d, nk_q, nk_d, ks_q, ks_d;
-  logic [12:0] kb_q, kb_d;
+  logic [14:0] kb_q, kb_d;
+  logic [6:0]  qb_q, qb_d, qs_q, qs_d, ob_q, ob_d;
   logic [3:0]  hh_q, hh_d, hsw_q, hsw_d;
   logic [5:0]  cw_q, cw_d;
   logic signed [31:0] msm_q, msm_d, matt_q, matt_d;
@@ -141,13 +146,13 @@ module mtx_attention #(
   // Read addresses of the current (h, t, j, d).
   logic [AW-1:0] qrow, kvrow;
   always_comb begin
-    qrow  = AW'(32'(h_q) * 32'(nq_q) + 32'(t_q));
+    qrow  = AW'(32'(qb_q) + 32'(h_q) * 32'(qs_q) + 32'(t_q));
     kvrow = AW'(32'(kb_q) + 32'(h_q) * 32'(ks_q) + 32'(j_q));
     q_addr_o  = AW'(32'(qrow) * 32'(hsw_q) + 32'(d_q));
     kv_addr_o = AW'(32'(kvrow) * 32'(hsw_q) + 32'(d_q));
   end
   assign re_o     = (state_q == Score) || (state_q == Pv);
-  assign beat_cur = AW'(32'(t_q) * 32'(cw_q) + 32'(h_q) * 32'(hsw_q) + 32'(d_q));
+  assign beat_cur = AW'((32'(ob_q) + 32'(t_q)) * 32'(cw_q) + 32'(h_q) * 32'(hsw_q) + 32'(d_q));
 
   always_ff @(posedge clk_i or negedge rst_ni) begin
     if (!rst_ni) begin
@@ -190,6 +195,9 @@ module mtx_attention #(
     nk_d    = nk_q;
     ks_d    = ks_q;
     kb_d    = kb_q;
+    qb_d    = qb_q;
+    qs_d    = qs_q;
+    ob_d    = ob_q;
     hh_d    = hh_q;
     hsw_d   = hsw_q;
     cw_d    = cw_q;
@@ -214,6 +222,9 @@ module mtx_attention #(
           nk_d    = nk_i;
           ks_d    = kstride_i;
           kb_d    = kbase_i;
+          qb_d    = qbase_i;
+          qs_d    = qstride_i;
+          ob_d    = obase_i;
           hh_d    = heads_i;
           hsw_d   = hsw_i;
           cw_d    = cw_i;
@@ -301,6 +312,9 @@ module mtx_attention #(
       nk_q    <= '0;
       ks_q    <= '0;
       kb_q    <= '0;
+      qb_q    <= '0;
+      qs_q    <= '0;
+      ob_q    <= '0;
       hh_q    <= '0;
       hsw_q   <= '0;
       cw_q    <= '0;
@@ -321,6 +335,9 @@ module mtx_attention #(
       nk_q    <= nk_d;
       ks_q    <= ks_d;
       kb_q    <= kb_d;
+      qb_q    <= qb_d;
+      qs_q    <= qs_d;
+      ob_q    <= ob_d;
       hh_q    <= hh_d;
       hsw_q   <= hsw_d;
       cw_q    <= cw_d;

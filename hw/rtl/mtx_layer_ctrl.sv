@@ -1,16 +1,21 @@
 // mtx_layer_ctrl - executes one layer descriptor of docs/engine.md with the
-// residual stream x kept on chip, by program (prog_i):
-//   ENC  encoder layer over S positions x (S, C):
+// residual stream x kept on chip, by program (prog_i), over n_i rows that
+// belong to one or more words of a batch:
+//   ENC  encoder layer over the n_i rows of nseg_i words (segment table:
+//        word g spans rows seg_st .. seg_st + seg_len - 1):
 //        a = norm(x, n1); q, k, v = qkv(a); att = attention(q, k, v; sm, att)
+//        with each word's queries over its own keys only;
 //        x = res(x + o(att)); a2 = norm(x, n2); x = res(x + wo(relu-q8(wi(a2))))
-//   DEC  decoder layer layer_i at step step_i over x row 0: self-attention
-//        over the KV cache rows 0..step (k, v of this step stored first),
-//        cross-attention over K2, V2 (S rows), then the FFN
-//   CKV  K2, V2 of decoder layer layer_i = ckv(mem), once per word
-//   MEM  mem = norm(x[s], record at k_off) for s < S (the final encoder norm)
-//   HEAD h = norm(x row 0, record at k_off: DEC_NORM); logits = rshr(lm_head
-//        (w_off) . h * m_lm, s_lm) (record at k2_off: LM_REQ, raw int64);
-//        tok_o = the smallest id >= 2 with the largest logit (mtx_argmax)
+//   DEC  decoder layer layer_i at step step_i, one row per word (n_i words):
+//        row g's self-attention over its KV cache slot (g * ndec_i +
+//        layer_i), positions 0..step (k, v of this step stored first), its
+//        cross-attention over its segment of K2, V2, then the FFN
+//   CKV  K2, V2 of decoder layer layer_i = ckv(mem) over the n_i rows
+//   MEM  mem = norm(x[s], record at k_off) for s < n_i (the final encoder norm)
+//   HEAD h = norm(x rows, record at k_off: DEC_NORM); per row g: logits =
+//        rshr(lm_head (w_off) . h_g * m_lm, s_lm) (record at k2_off: LM_REQ,
+//        raw int64); tok_o = the smallest id >= 2 with the largest logit
+//        (mtx_argmax), with tok_v_o and tok_row_o = g
 // A start reads the descriptor's constants (every requant record, k_off)
 // into a record RAM and, with tbl_load_i, the image's EXP2 section into the
 // softmax table; the weights stream from the image through mtx_linear. Each
@@ -23,13 +28,18 @@
 // later, the rest go out on the memory port.
 // On-chip buffers (beats of 16 bytes): A (S, C) int8 for norm outputs and
 // att; M (S, C) int8, the memory; Q head-major ((h, t) rows of hs bytes);
-// KC, VC the self-attention KV cache, (layer, h, position) rows of hs bytes
-// with 64 positions a head (the encoder uses slot 0 as its k, v); K2, V2 the
-// same for cross-attention; H (S, F) int8; x (S, C) int32, written and read
-// through the x_* port while idle.
-// Checked at start (err_o with done_o, no memory access): S in [1, 64],
+// KC, VC the self-attention KV cache, (slot, h, position) rows of hs bytes
+// with 64 positions a head, slot = word * ndec + layer (the encoder uses the
+// first rows as its k, v: (h, row) at h * n + row); K2, V2 (layer, h, row)
+// for cross-attention, the rows of every word of the batch; H (n, F) int8;
+// x (n, C) int32, written and read through the x_* port while idle.
+// KC, VC hold per word n_dec x H x 64 rows of hs bytes (24,576 beats in
+// all: the caller keeps n_i x ndec_i x 4C within them).
+// Checked at start (err_o with done_o, no memory access): n_i in [1, 64],
 // C, F multiples of 16 within the maxima, H in [1, 8], hs = C / H a
-// multiple of 16 and at most 128, layer_i < 12, HEAD: Vt in [3, 256].
+// multiple of 16 and at most 128, layer_i < 12, HEAD: Vt in [3, 256];
+// ENC: nseg_i in [1, n_i]; DEC: layer_i < ndec_i and n_i x ndec_i x 4C
+// <= 24,576 (the caches).
 `default_nettype none
 
 module mtx_layer_ctrl (
@@ -43,7 +53,14 @@ module mtx_layer_ctrl (
   input  logic [9:0]   c_i,          // C
   input  logic [3:0]   heads_i,      // H
   input  logic [11:0]  f_i,          // F
-  input  logic [6:0]   n_i,          // S positions
+  input  logic [6:0]   n_i,          // rows: ENC, MEM, CKV the batch's positions; DEC, HEAD its words
+  input  logic [3:0]   ndec_i,       // DEC: decoder layers of the plan (KV cache slots per word)
+  input  logic [6:0]   nseg_i,       // ENC: words in the batch (segments of the n_i rows)
+  // segment table, written while idle: word g's rows start at st and span len
+  input  logic         seg_we_i,
+  input  logic [5:0]   seg_idx_i,
+  input  logic [5:0]   seg_st_i,
+  input  logic [6:0]   seg_len_i,
   input  logic [31:0]  eps_i,        // image eps_q
   input  logic [63:0]  w_off_i,      // descriptor weights
   input  logic [63:0]  k_off_i,      // descriptor constants
@@ -54,7 +71,9 @@ module mtx_layer_ctrl (
   output logic         done_o,
   output logic         err_o,
   output logic [8:0]   pe_busy_o,
-  output logic [7:0]   tok_o,        // HEAD: the chosen id
+  output logic [7:0]   tok_o,        // HEAD: the chosen id of row tok_row_o, valid with tok_v_o
+  output logic         tok_v_o,
+  output logic [5:0]   tok_row_o,
   // memory read port (16-byte beats, responses in order)
   output logic         mem_req_valid_o,
   input  logic         mem_req_ready_i,
@@ -119,7 +138,10 @@ module mtx_layer_ctrl (
   logic [63:0] k2_q, k2_d;
   logic [8:0]  vt_q, vt_d;
   logic [5:0]  step_q, step_d;
-  logic [12:0] lrow_q, lrow_d;      // first cache row of layer_i: layer * H * 64
+  logic [14:0] lrow_q, lrow_d;      // first K2 / V2 row of layer_i: layer * H * 64
+  logic [3:0]  nd_q, nd_d;          // DEC: cache slots per word (the plan's decoder layers)
+  logic [6:0]  ns_q, ns_d;          // ENC: segments
+  logic [6:0]  g_q, g_d;            // ATT: segment (ENC) or row (DEC); HEAD: row of the GEMM
   logic [3:0]  hsw_q, hsw_d;        // hs / 16
   logic [9:0]  hacc_q, hacc_d;
   logic [3:0]  pc_q, pc_d;          // micro-program counter
@@ -154,7 +176,10 @@ module mtx_layer_ctrl (
     cfg_bad = (n_i == 7'd0) || (n_i > 7'd64) || (c_i == 10'd0) || (c_i[3:0] != 4'd0) ||
               (f_i == 12'd0) || (f_i[3:0] != 4'd0) || (heads_i == 4'd0) || (heads_i > 4'd8) ||
               (layer_i > 4'd11) ||
-              (prog_i == ProgHead && (vt_i < 9'd3 || vt_i > 9'd256));
+              (prog_i == ProgHead && (vt_i < 9'd3 || vt_i > 9'd256)) ||
+              (prog_i == ProgEnc && (nseg_i == 7'd0 || nseg_i > n_i)) ||
+              (prog_i == ProgDec && (ndec_i == 4'd0 || layer_i >= ndec_i ||
+                                     32'(n_i) * 32'(ndec_i) * 32'(c_i) * 32'd4 > CBEATS));
   end
 
   // ---- micro-programs ----
@@ -177,7 +202,7 @@ module mtx_layer_ctrl (
     op_woff  = '0;
     op_k     = 12'(c_q);
     op_o     = 12'(c_q);
-    op_n     = (prog_q == ProgDec || prog_q == ProgHead) ? 7'd1 : s_n_q;
+    op_n     = s_n_q;
     op_mode  = ModeRes;
     op_src   = SrcA;
     op_dst   = DstQkv;
@@ -273,6 +298,7 @@ module mtx_layer_ctrl (
         op_kind = OpGemm;
         op_rec  = {kbeats, 2'b00};  // LM_REQ follows DEC_NORM at beat kbeats
         op_o    = 12'(vt_q);
+        op_n    = 7'd1;             // row g_q, one at a time into mtx_argmax
         op_mode = ModeRaw;
         op_dst  = DstArg;
       end
@@ -284,6 +310,24 @@ module mtx_layer_ctrl (
       default: op_kind = OpEnd;
     endcase
   end
+
+  // ---- segment table: word g of the batch spans rows seg_st .. + seg_len ----
+  logic [64*6-1:0] seg_st_q;
+  logic [64*7-1:0] seg_len_q;
+  logic [5:0]      gst;
+  logic [6:0]      glen;
+
+  always_ff @(posedge clk_i or negedge rst_ni) begin
+    if (!rst_ni) begin
+      seg_st_q  <= '0;
+      seg_len_q <= '0;
+    end else if (seg_we_i && state_q == Idle) begin
+      seg_st_q[32'(seg_idx_i)*6 +: 6]  <= seg_st_i;
+      seg_len_q[32'(seg_idx_i)*7 +: 7] <= seg_len_i;
+    end
+  end
+  assign gst  = seg_st_q[32'(g_q[5:0])*6 +: 6];
+  assign glen = seg_len_q[32'(g_q[5:0])*7 +: 7];
 
   // ---- record RAM (128-bit beats, read one int32 word at a time) ----
   logic         kr_we, kr_re;
@@ -321,14 +365,16 @@ module mtx_layer_ctrl (
   logic [11:0]  la_o0;
   logic [5:0]   la_nc;
 
+  logic [39:0] act_off;  // HEAD: row g_q of A
   assign lin_start = (state_q == GStart);
+  assign act_off   = (prog_q == ProgHead) ? 40'(32'(g_q) * 32'(c_q)) : 40'd0;
   assign lin_local = lin_req_addr[63];
 
   mtx_linear u_linear (
     .clk_i,
     .rst_ni,
     .start_i        (lin_start),
-    .act_addr_i     ({1'b1, 21'd0, op_src, 40'd0}),
+    .act_addr_i     ({1'b1, 21'd0, op_src, act_off}),
     .w_addr_i       (w_q + op_woff),
     .n_i            (op_n),
     .k_i            (op_k),
@@ -396,10 +442,27 @@ module mtx_layer_ctrl (
   logic [127:0] kc_rd, vc_rd, k2_rd, v2_rd;
   logic [6:0]   at_nk;
 
+  // ENC: segment g's queries attend to its own rows (Q, KC, VC rows h * S + t).
+  // DEC: row g (word g of the batch) attends to its cache slot (self) or to
+  // its segment of K2, V2 (cross).
+  logic [6:0]  at_nq, at_qb, at_ks;
+  logic [14:0] at_kb;
   always_comb begin
-    at_nk = s_n_q;
-    if (prog_q == ProgDec && !op_cross) begin
-      at_nk = 7'(step_q) + 7'd1;
+    at_nq = glen;
+    at_qb = 7'(gst);
+    at_nk = glen;
+    at_ks = s_n_q;
+    at_kb = 15'(gst);
+    if (prog_q == ProgDec) begin
+      at_nq = 7'd1;
+      at_qb = g_q;
+      at_ks = 7'd64;
+      if (op_cross) begin
+        at_kb = lrow_q + 15'(gst);
+      end else begin
+        at_nk = 7'(step_q) + 7'd1;
+        at_kb = 15'(32'(g_q) * 32'(nd_q) * 32'(hh_q) * 32'd64 + 32'(lrow_q));
+      end
     end
   end
   logic [7:0]   at_ob;
@@ -414,10 +477,13 @@ module mtx_layer_ctrl (
     .tbl_addr_i (8'(ci_q - 9'd1)),
     .tbl_data_i (kr_data),
     .start_i    (state_q == AStart),
-    .nq_i       (op_n),
+    .nq_i       (at_nq),
     .nk_i       (at_nk),
-    .kstride_i  ((prog_q == ProgDec) ? 7'd64 : s_n_q),
-    .kbase_i    ((prog_q == ProgDec) ? lrow_q : 13'd0),
+    .kstride_i  (at_ks),
+    .kbase_i    (at_kb),
+    .qbase_i    (at_qb),
+    .qstride_i  (s_n_q),
+    .obase_i    (at_qb),
     .heads_i    (hh_q),
     .hsw_i      (hsw_q),
     .cw_i       (cw),
@@ -446,7 +512,7 @@ module mtx_layer_ctrl (
   logic [6:0]   sr_t_q;
   logic [11:0]  sr_o0_q;
   logic [14:0]  sr_beat_q, sr_beat_d;
-  logic [12:0]  sr_row;
+  logic [14:0]  sr_row;
   logic [2:0]   sr_buf_q, sr_buf_d;
   // q|k|v split of the column tiles: which, head, beat in head
   logic [1:0]   tw_q, tw_d;
@@ -503,15 +569,17 @@ module mtx_layer_ctrl (
         end
       end
       // q rows (h, t); cache rows (layer, h, position); H rows t
-      sr_row = 13'(32'(th_d) * 32'(op_n) + 32'(lin_t));
+      sr_row = 15'(32'(th_d) * 32'(op_n) + 32'(lin_t));
       sr_buf_d = BufQ;
       if (op_dst == DstCross) begin
         sr_buf_d = (tw_d == 2'd0) ? BufK2 : BufV2;
-        sr_row   = 13'(32'(lrow_q) + 32'(th_d) * 32'd64 + 32'(lin_t));
+        sr_row   = 15'(32'(lrow_q) + 32'(th_d) * 32'd64 + 32'(lin_t));
       end else if (tw_d != 2'd0) begin
         sr_buf_d = (tw_d == 2'd1) ? BufKC : BufVC;
         if (prog_q == ProgDec) begin
-          sr_row = 13'(32'(lrow_q) + 32'(th_d) * 32'd64 + 32'(step_q));
+          // word lin_t's cache slot: (lin_t * ndec + layer) * H * 64
+          sr_row = 15'(32'(lin_t) * 32'(nd_q) * 32'(hh_q) * 32'd64 + 32'(lrow_q) +
+                       32'(th_d) * 32'd64 + 32'(step_q));
         end
       end
       sr_beat_d = 15'(32'(sr_row) * 32'(hsw_q) + 32'(td_d));
@@ -562,7 +630,10 @@ module mtx_layer_ctrl (
     .idx_o  (am_idx),
     .max_o  (am_max_unused)
   );
-  assign tok_o = am_idx + 8'd2;
+  assign tok_o     = am_idx + 8'd2;
+  assign tok_v_o   = (state_q == GRun) && (op_dst == DstArg) && lin_done_q && rows_empty &&
+                     !sr_act_q && !p1_q && !p2_q && !p3_q;
+  assign tok_row_o = g_q[5:0];
 
   logic unused_y;
   assign unused_y = ^rq_y[63:32];  // RES and q8 results fit 32 bits
@@ -877,6 +948,9 @@ module mtx_layer_ctrl (
     vt_d       = vt_q;
     step_d     = step_q;
     lrow_d     = lrow_q;
+    nd_d       = nd_q;
+    ns_d       = ns_q;
+    g_d        = g_q;
     hsw_d      = hsw_q;
     hacc_d     = hacc_q;
     pc_d       = pc_q;
@@ -926,7 +1000,9 @@ module mtx_layer_ctrl (
             k2_d    = k2_off_i;
             vt_d    = vt_i;
             step_d  = step_i;
-            lrow_d  = 13'(32'(layer_i) * 32'(heads_i) * 32'd64);
+            lrow_d  = 15'(32'(layer_i) * 32'(heads_i) * 32'd64);
+            nd_d    = ndec_i;
+            ns_d    = nseg_i;
             hsw_d   = '0;
             hacc_d  = '0;
             state_d = HsDiv;
@@ -998,6 +1074,7 @@ module mtx_layer_ctrl (
       end
       Dispatch: begin
         t_d = '0;
+        g_d = '0;
         case (op_kind)
           OpNorm, OpGemm: state_d = Fetch;
           OpAtt: begin
@@ -1052,13 +1129,23 @@ module mtx_layer_ctrl (
         if (lin_done_q && rows_empty && !sr_act_q && !p1_q && !p2_q && !p3_q) begin
           pc_d    = pc_q + 4'd1;
           state_d = Dispatch;
+          if (op_dst == DstArg && g_q + 7'd1 != s_n_q) begin  // HEAD: next row
+            g_d        = g_q + 7'd1;
+            pc_d       = pc_q;
+            lin_done_d = 1'b0;
+            state_d    = GStart;
+          end
         end
       end
       AStart: state_d = AWait;
       AWait: begin
         if (at_done) begin
-          pc_d    = pc_q + 4'd1;
-          state_d = Dispatch;
+          g_d     = g_q + 7'd1;
+          state_d = AStart;
+          if (g_q + 7'd1 == ((prog_q == ProgEnc) ? ns_q : s_n_q)) begin
+            pc_d    = pc_q + 4'd1;
+            state_d = Dispatch;
+          end
         end
       end
       default: state_d = Idle;
@@ -1091,6 +1178,9 @@ module mtx_layer_ctrl (
       vt_q       <= '0;
       step_q     <= '0;
       lrow_q     <= '0;
+      nd_q       <= '0;
+      ns_q       <= '0;
+      g_q        <= '0;
       hsw_q      <= '0;
       hacc_q     <= '0;
       pc_q       <= '0;
@@ -1127,6 +1217,9 @@ module mtx_layer_ctrl (
       vt_q       <= vt_d;
       step_q     <= step_d;
       lrow_q     <= lrow_d;
+      nd_q       <= nd_d;
+      ns_q       <= ns_d;
+      g_q        <= g_d;
       hsw_q      <= hsw_d;
       hacc_q     <= hacc_d;
       pc_q       <= pc_d;
