@@ -529,7 +529,12 @@ module mtx_layer_ctrl (
   logic signed [63:0] rq_y;
   logic [14:0]  sr_xaddr;
 
-  assign lin_out_rdy = (state_q == GRun) && !sr_act_q;
+  // q8 and ReLU-q8 results take the wide path: a whole row of a column
+  // tile (16 channels) a cycle through 16 requantisers into one beat; RES
+  // (which reads x) and RAW (into the argmax) go one channel a cycle.
+  logic         wide, mc_hit, wide_busy;
+  assign wide        = (op_mode == ModeQ8) || (op_mode == ModeRelu);
+  assign lin_out_rdy = (state_q == GRun) && !sr_act_q && (!wide || mc_hit);
   assign sr_take     = lin_out_v && lin_out_rdy;
   assign sr_xaddr    = 15'(32'(sr_t_q) * 32'(c_q) + 32'(sr_o0_q) + 32'(sr_c_q));
 
@@ -550,7 +555,7 @@ module mtx_layer_ctrl (
       end
     end
     if (sr_take) begin
-      sr_act_d = 1'b1;
+      sr_act_d = !wide;
       sr_c_d   = '0;
       tprev_d  = lin_o0;
       if (lin_o0 == 12'd0) begin
@@ -696,6 +701,102 @@ module mtx_layer_ctrl (
     end
   end
 
+  // ---- wide path: the column tile's 16 multipliers, 16 requantisers ----
+  logic         mf_act_q;        // filling the multipliers of column tile mf_o0
+  logic [4:0]   mf_i_q;
+  logic [11:0]  mf_o0_q, mc_o0_q;
+  logic         mc_v_q;
+  logic [511:0] mc_q;            // m[o0 + i] at [i*32 +: 32]
+  logic [511:0] wrow_q;
+  logic         wv1_q, wv2_q, wv3_q;
+  logic [14:0]  wb1_q, wb2_q, wb3_q;
+  logic [2:0]   wu1_q, wu2_q, wu3_q;
+  logic [15:0]  wq_vo;
+  logic [127:0] wq_beat;
+
+  logic [3:0]   mf_m1;
+  assign mf_m1     = 4'(mf_i_q - 5'd1);
+  assign mc_hit    = mc_v_q && (mc_o0_q == lin_o0);
+  assign wide_busy = mf_act_q || wv1_q || wv2_q || wv3_q;
+
+  always_ff @(posedge clk_i or negedge rst_ni) begin
+    if (!rst_ni) begin
+      mf_act_q <= 1'b0;
+      mf_i_q   <= '0;
+      mf_o0_q  <= '0;
+      mc_o0_q  <= '0;
+      mc_v_q   <= 1'b0;
+      mc_q     <= '0;
+      wrow_q   <= '0;
+      wv1_q    <= 1'b0;
+      wv2_q    <= 1'b0;
+      wv3_q    <= 1'b0;
+      wb1_q    <= '0;
+      wb2_q    <= '0;
+      wb3_q    <= '0;
+      wu1_q    <= '0;
+      wu2_q    <= '0;
+      wu3_q    <= '0;
+    end else begin
+      if (state_q == GStart) begin
+        mc_v_q   <= 1'b0;
+        mf_act_q <= 1'b0;
+      end else if (state_q == GRun && wide) begin
+        if (!mf_act_q && lin_out_v && !mc_hit) begin
+          mf_act_q <= 1'b1;
+          mf_i_q   <= '0;
+          mf_o0_q  <= lin_o0;
+          mc_v_q   <= 1'b0;
+        end
+        if (mf_act_q) begin  // word mf_i - 1 is on kr_data
+          mf_i_q <= mf_i_q + 5'd1;
+          if (mf_i_q != 5'd0) begin
+            mc_q[32'(mf_m1)*32 +: 32] <= kr_data;
+          end
+          if (mf_i_q == 5'd16) begin
+            mf_act_q <= 1'b0;
+            mc_v_q   <= 1'b1;
+            mc_o0_q  <= mf_o0_q;
+          end
+        end
+      end
+      wv1_q <= sr_take && wide;
+      if (sr_take) begin
+        wrow_q <= lin_row;
+        wb1_q  <= sr_beat_d;
+        wu1_q  <= sr_buf_d;
+      end
+      wv2_q <= wv1_q;
+      wb2_q <= wb1_q;
+      wu2_q <= wu1_q;
+      wv3_q <= wv2_q;
+      wb3_q <= wb2_q;
+      wu3_q <= wu2_q;
+    end
+  end
+
+  for (genvar i = 0; i < 16; i++) begin : g_wq
+    logic signed [63:0] y;
+    logic               unused_wy;
+    mtx_requant u_wq (
+      .clk_i,
+      .rst_ni,
+      .valid_i(wv1_q),
+      .acc_i  (wrow_q[i*32 +: 32]),
+      .m_i    (mc_q[i*32 +: 32]),
+      .s_i    (rs_q),
+      .mode_i (op_mode),
+      .x_i    (32'sd0),
+      .valid_o(wq_vo[i]),
+      .y_o    (y)
+    );
+    assign wq_beat[i*8 +: 8] = y[7:0];
+    assign unused_wy = ^y[63:8];  // q8: the value fits the low byte
+  end
+
+  logic unused_wq;
+  assign unused_wq = ^wq_vo[15:1];  // the lanes run in step with lane 0
+
   // ---- byte packer: 16 consecutive bytes of one producer form one beat ----
   logic         pk_v;
   logic [7:0]   pk_byte;
@@ -733,6 +834,12 @@ module mtx_layer_ctrl (
     endcase
     pk_we    = pk_v && (pk_lane_q == 4'd15);
     pk_wdata = {pk_byte, pk_data_q};
+    if (wq_vo[0]) begin  // a wide row: one whole beat
+      pk_we    = 1'b1;
+      pk_beat  = wb3_q;
+      pk_buf   = wu3_q;
+      pk_wdata = wq_beat;
+    end
   end
 
   always_ff @(posedge clk_i or negedge rst_ni) begin
@@ -926,6 +1033,10 @@ module mtx_layer_ctrl (
       GRun: begin
         kr_re   = sr_act_q;
         kr_word = op_rec + 14'd1 + 14'(sr_o0_q) + 14'(sr_c_q);
+        if (wide) begin  // the wide path's multipliers, one word a cycle
+          kr_re   = mf_act_q && mf_i_q != 5'd16;
+          kr_word = op_rec + 14'd1 + 14'(mf_o0_q) + 14'(mf_i_q);
+        end
       end
       default: kr_re = 1'b0;
     endcase
@@ -1126,7 +1237,7 @@ module mtx_layer_ctrl (
             state_d = Idle;
           end
         end
-        if (lin_done_q && rows_empty && !sr_act_q && !p1_q && !p2_q && !p3_q) begin
+        if (lin_done_q && rows_empty && !sr_act_q && !p1_q && !p2_q && !p3_q && !wide_busy) begin
           pc_d    = pc_q + 4'd1;
           state_d = Dispatch;
           if (op_dst == DstArg && g_q + 7'd1 != s_n_q) begin  // HEAD: next row
