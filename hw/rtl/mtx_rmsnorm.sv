@@ -1,18 +1,19 @@
 // mtx_rmsnorm - norm(x[r][0..C-1], {s, m}) of docs/engine.md for n rows per
-// start, the arithmetic of mtx_rmsnorm_row (bit-exact), rows pipelined:
-//   M     the record's m[0..C-1] (one stream, once per start) into the m RAM
-//   LOAD  row r into x bank r & 1; ss = eps_q + sum x^2 as x arrives
+// start, one record, with the arithmetic of mtx_rmsnorm_row (bit-exact):
+//   M     the record's m[0..C-1] (its own stream, once a start) into the m RAM
+//   LOAD  row r into an x bank; ss = eps_q + sum x^2 as x arrives
 //   SQRT  r = isqrt(ss)                                   33 cycles
 //   DIV   inv = r == 0 ? 0 : udiv(2^40, r)                42 cycles
 //   OUT   y = rshr(x * inv, 16); a = q8(rshr(y * m, s))   C reads, 5 deep
 // Each stage hands its row on through one holding register (ss, root, inv),
-// so row r+1 loads and takes its root while row r divides or streams out,
-// and the sqrt of one row overlaps the divide of the one before. Row r+2
-// writes bank r & 1 behind OUT's reads of row r (address j once read j was
-// issued). Back to back at C >= 80: n·C + C + 85 cycles from start_i to
-// done_o (one row: 2C + 85); small C is bound by the divider (~42-47 a row).
-// cfg is sampled at start_i; start_i while busy is ignored; C = 0 or n = 0
-// gives done_o at once.
+// so later rows load and take their root while a row divides or streams
+// out, and the sqrt of one row overlaps the divide of the one before. The x
+// RAM (2·MAXC words, one block RAM) holds two banks of MAXC, or four of
+// MAXC / 2 when C <= MAXC / 2; row r uses bank r mod banks and writes its
+// address j only once the row before it in that bank has issued read j.
+// Back to back (no gaps, a_ready_i high): 2C + 83 + (n - 1)·max(C, 42)
+// cycles from start_i to done_o (tb_rmsnorm_rows). cfg is sampled at
+// start_i; start_i while busy is ignored; C = 0 or n = 0: done_o at once.
 `default_nettype none
 
 module mtx_rmsnorm #(
@@ -59,6 +60,9 @@ module mtx_rmsnorm #(
   logic [9:0]    ld_i_q, ld_i_d;
   logic          x_take, ld_last, ld_free;
   logic [RW-1:0] ld_ahead;
+  logic          quad_q, quad_d;  // C <= MAXC / 2: four x banks instead of two
+  logic [RW-1:0] nbank;
+  logic [IW:0]   ld_addr, rd_addr;
   logic          sq_v_q, sq_last_q;
   logic [63:0]   sq_q;
   logic [63:0]   ss_q, ss_d;     // running eps + sum x^2 of the loading row
@@ -107,10 +111,10 @@ module mtx_rmsnorm #(
   mtx_ram #(.DEPTH(2 * MAXC), .WIDTH(32)) u_xram (
     .clk_i,
     .we_i   (x_take),
-    .waddr_i({ld_row_q[0], ld_i_q[IW-1:0]}),
+    .waddr_i(ld_addr),
     .wdata_i(x_i),
     .re_i   (issue),
-    .raddr_i({rd_row_q[0], rd_i_q[IW-1:0]}),
+    .raddr_i(rd_addr),
     .rdata_o(x1)
   );
 
@@ -118,13 +122,25 @@ module mtx_rmsnorm #(
   assign m_take    = m_valid_i && m_ready_o;
   assign m_ready_o = busy_q && (mc_q < c_q);
 
-  // Row ld_row_q may write address ld_i_q of its bank once row ld_row_q - 2
-  // (same bank) has issued the read of that address.
+  // Bank = row mod nbank. Row ld_row_q may write address ld_i_q of its bank
+  // once row ld_row_q - nbank (same bank) has issued the read of that address.
+  always_comb begin
+    if (quad_q) begin
+      nbank   = RW'(4);
+      ld_addr = {ld_row_q[1:0], ld_i_q[IW-2:0]};
+      rd_addr = {rd_row_q[1:0], rd_i_q[IW-2:0]};
+    end else begin
+      nbank   = RW'(2);
+      ld_addr = {ld_row_q[0], ld_i_q[IW-1:0]};
+      rd_addr = {rd_row_q[0], rd_i_q[IW-1:0]};
+    end
+  end
   assign ld_ahead  = ld_row_q - rd_row_q;
   assign ld_last   = (ld_i_q + 10'd1 == c_q);
-  assign ld_free   = (ld_ahead < RW'(2)) || (ld_ahead == RW'(2) && rd_i_q > ld_i_q);
+  assign ld_free   = (ld_ahead < nbank) || (ld_ahead == nbank && rd_i_q > ld_i_q);
   // the last x of a row needs the ss hand-over register free a cycle later
-  assign x_ready_o = busy_q && (ld_row_q < n_q) && ld_free && !(ld_last && ssh_v_q);
+  // (and not about to be filled by the row before: C = 1)
+  assign x_ready_o = busy_q && (ld_row_q < n_q) && ld_free && !(ld_last && (ssh_v_q || sq_last_q));
   assign x_take    = x_valid_i && x_ready_o;
 
   // ---- SQRT, DIV
@@ -218,6 +234,7 @@ module mtx_rmsnorm #(
     busy_d   = busy_q;
     c_d      = c_q;
     n_d      = n_q;
+    quad_d   = quad_q;
     eps_d    = eps_q;
     s_d      = s_q;
     done_d   = 1'b0;
@@ -304,6 +321,7 @@ module mtx_rmsnorm #(
         busy_d   = 1'b1;
         c_d      = c_i;
         n_d      = RW'(n_i);
+        quad_d   = ({1'b0, c_i} <= 11'(MAXC / 2));
         eps_d    = eps_i;
         s_d      = s_i;
         mc_d     = '0;
@@ -323,6 +341,7 @@ module mtx_rmsnorm #(
       busy_q   <= 1'b0;
       c_q      <= '0;
       n_q      <= '0;
+      quad_q   <= 1'b0;
       eps_q    <= '0;
       s_q      <= '0;
       done_o   <= 1'b0;
@@ -345,6 +364,7 @@ module mtx_rmsnorm #(
       busy_q   <= busy_d;
       c_q      <= c_d;
       n_q      <= n_d;
+      quad_q   <= quad_d;
       eps_q    <= eps_d;
       s_q      <= s_d;
       done_o   <= done_d;
