@@ -5,7 +5,8 @@
 // n 1..64), each under several stream patterns: gaps on x and m, m held back
 // for a while, back-pressure on a. Every start: exactly C m values and n*C x
 // values taken (junk stays offered after them), n*C bytes in order, done_o
-// exactly one cycle after the last byte, busy_o high in between. Back to
+// exactly one cycle after the last byte, busy_o high in between, a start_i
+// while busy (37 cycles in) ignored; C = 0 and n = 0 done at once. Back to
 // back (no gaps, a_ready high): start_i to done_o in exactly
 // 2C + 83 + (n - 1)·max(C, 42) cycles (C 1..512, n 1..64).
 #include "Vmtx_rmsnorm.h"
@@ -89,6 +90,12 @@ int main(int argc, char **argv)
             h.m->m_valid_i = t >= (uint64_t)p.m_delay && ((fm >= C) || (int)rng.range(0, 99) < p.pm);
             h.m->m_i = fm < C ? j.m[fm] : 0x7fffffff;
             h.m->a_ready_i = (int)rng.range(0, 99) < p.pa;
+            // a start while busy is ignored
+            h.m->start_i = t == 37;
+            h.m->c_i = 3;
+            h.m->n_i = 1;
+            h.m->eps_i = 0;
+            h.m->s_i = 1;
             h.m->eval();
             if (h.m->done_o) {
                 if (got != total || h.cycle != last_out + 1)
@@ -121,6 +128,7 @@ int main(int argc, char **argv)
                 return 0;
         }
         uint64_t cycles = h.cycle - t0;
+        h.m->start_i = 0;
         h.tick(); // done_o cycle: start_i low
         if (h.m->busy_o || h.m->done_o)
             h.fail("C %d n %d: busy_o / done_o after done", C, n);
@@ -136,6 +144,24 @@ int main(int argc, char **argv)
         rows += j.n;
         return c;
     };
+
+    // C = 0 or n = 0: done_o the next cycle, nothing taken
+    for (int k = 0; k < 2; k++) {
+        h.m->start_i = 1;
+        h.m->c_i = k ? 16 : 0;
+        h.m->n_i = k ? 0 : 4;
+        h.m->x_valid_i = 1;
+        h.m->m_valid_i = 1;
+        h.m->a_ready_i = 1;
+        h.tick();
+        h.m->start_i = 0;
+        h.m->eval();
+        if (!h.m->done_o || h.m->busy_o || h.m->x_ready_o || h.m->m_ready_o || h.m->a_valid_o)
+            h.fail("C %d n %d: not done at once", k ? 16 : 0, k ? 0 : 4);
+        h.tick();
+        if (h.m->done_o || h.m->busy_o)
+            h.fail("C %d n %d: done_o held", k ? 16 : 0, k ? 0 : 4);
+    }
 
     // edge cases, each as a multi-row start under every pattern
     std::vector<Job> edge;
