@@ -123,7 +123,7 @@ module mtx_layer_ctrl (
 
   typedef enum logic [4:0] {
     Idle, HsDiv, LdK, LdK2, LdE, CopyE, Scal, Dispatch, Fetch, FetchW,
-    NStart, NX, NWait, GStart, GRun, AStart, AWait
+    NStart, NX, GStart, GRun, AStart, AWait
   } state_e;
 
   state_e state_q, state_d;
@@ -145,10 +145,9 @@ module mtx_layer_ctrl (
   logic [3:0]  hsw_q, hsw_d;        // hs / 16
   logic [9:0]  hacc_q, hacc_d;
   logic [3:0]  pc_q, pc_d;          // micro-program counter
-  logic [6:0]  t_q, t_d;            // position of the current NORM pass
-  logic [9:0]  xi_q, xi_d;          // NORM: x words issued
+  logic [15:0] xi_q, xi_d;          // NORM: x words issued (rows back to back)
   logic [13:0] mi_q, mi_d;          // NORM: m words issued
-  logic [9:0]  oc_q, oc_d;          // NORM: a bytes received
+  logic [15:0] oc_q, oc_d;          // NORM: a bytes received
   logic [8:0]  ci_q, ci_d;          // CopyE / Scal counter
   logic [5:0]  rs_q, rs_d;          // record shift of the current op
   logic signed [31:0] msm_q, msm_d, matt_q, matt_d;
@@ -410,24 +409,35 @@ module mtx_layer_ctrl (
     .empty_o    (rows_empty)
   );
 
-  logic        nm_start, nm_xv_q, nm_xrdy_unused, nm_mrdy, nm_av, nm_busy_unused, nm_done;
+  // NORM: one start for all op_n rows; x streams from the x buffer (one
+  // word a cycle, read one cycle ahead; a refused word is read again) and m
+  // from the record RAM, each with its own valid / ready.
+  logic        nm_start, nm_xv_q, nm_mv_q, nm_xrdy, nm_mrdy, nm_av, nm_busy_unused, nm_done;
+  logic        nm_xadv, nm_madv, nm_xiss, nm_miss;
+  logic [15:0] nm_total;
   logic signed [7:0] nm_a;
 
   assign nm_start = (state_q == NStart);
+  assign nm_total = 16'(32'(op_n) * 32'(c_q));
+  assign nm_xadv  = !nm_xv_q || nm_xrdy;
+  assign nm_madv  = !nm_mv_q || nm_mrdy;
+  assign nm_xiss  = (state_q == NX) && nm_xadv && (xi_q != nm_total);
+  assign nm_miss  = (state_q == NX) && nm_madv && (mi_q != 14'(c_q));
 
   logic [31:0] x_rd;
 
-  mtx_rmsnorm_row #(.MAXC(512)) u_norm (
+  mtx_rmsnorm #(.MAXC(512), .MAXN(64)) u_norm (
     .clk_i,
     .rst_ni,
     .start_i  (nm_start),
     .c_i      (c_q),
+    .n_i      (op_n),
     .eps_i    (eps_q),
     .s_i      (rs_q),
     .x_valid_i(nm_xv_q),
-    .x_ready_o(nm_xrdy_unused),
+    .x_ready_o(nm_xrdy),
     .x_i      (x_rd),
-    .m_valid_i(state_q == NX || state_q == NWait),
+    .m_valid_i(nm_mv_q),
     .m_ready_o(nm_mrdy),
     .m_i      (kr_data),
     .a_valid_o(nm_av),
@@ -813,10 +823,10 @@ module mtx_layer_ctrl (
     pk_beat = '0;
     pk_buf  = BufA;
     case (state_q)
-      NStart, NX, NWait: begin
+      NStart, NX: begin
         pk_v    = nm_av;
         pk_byte = nm_a;
-        pk_beat = 15'(32'(t_q) * 32'(cw) + 32'(oc_q[9:4]));
+        pk_beat = {3'd0, oc_q[15:4]};  // rows of C bytes back to back
         pk_buf  = op_to_m ? BufM : BufA;
       end
       GRun: begin
@@ -959,7 +969,7 @@ module mtx_layer_ctrl (
       x_wdata = rq_y[31:0];
       x_raddr = sr_xaddr;
     end else begin
-      x_raddr = 15'(32'(t_q) * 32'(c_q) + 32'(xi_q));
+      x_raddr = nm_xadv ? xi_q[14:0] : 15'(xi_q - 16'd1);
     end
   end
 
@@ -994,11 +1004,18 @@ module mtx_layer_ctrl (
       loc_v_q   <= 1'b0;
       loc_src_q <= '0;
       nm_xv_q   <= 1'b0;
+      nm_mv_q   <= 1'b0;
       kr_lane_q <= '0;
     end else begin
       loc_v_q <= loc_re;
       loc_src_q <= lin_req_addr[41:40];
-      nm_xv_q <= (state_q == NX);
+      if (state_q != NX) begin
+        nm_xv_q <= 1'b0;
+        nm_mv_q <= 1'b0;
+      end else begin
+        if (nm_xadv) nm_xv_q <= nm_xiss;
+        if (nm_madv) nm_mv_q <= nm_miss;
+      end
       if (kr_re) begin
         kr_lane_q <= kr_word[1:0];
       end
@@ -1022,12 +1039,8 @@ module mtx_layer_ctrl (
         kr_re   = 1'b1;
         kr_word = op_rec;
       end
-      NStart: begin
-        kr_re   = 1'b1;
-        kr_word = op_rec + 14'd1;
-      end
-      NX, NWait: begin
-        kr_re   = nm_mrdy;
+      NX: begin
+        kr_re   = nm_miss;
         kr_word = op_rec + 14'd1 + mi_q;
       end
       GRun: begin
@@ -1065,7 +1078,6 @@ module mtx_layer_ctrl (
     hsw_d      = hsw_q;
     hacc_d     = hacc_q;
     pc_d       = pc_q;
-    t_d        = t_q;
     xi_d       = xi_q;
     mi_d       = mi_q;
     oc_d       = oc_q;
@@ -1184,7 +1196,6 @@ module mtx_layer_ctrl (
         end
       end
       Dispatch: begin
-        t_d = '0;
         g_d = '0;
         case (op_kind)
           OpNorm, OpGemm: state_d = Fetch;
@@ -1206,25 +1217,14 @@ module mtx_layer_ctrl (
       end
       NStart: begin
         xi_d    = '0;
-        mi_d    = 14'd1;
+        mi_d    = '0;
         oc_d    = '0;
         state_d = NX;
       end
       NX: begin
-        xi_d = xi_q + 10'd1;
-        if (xi_q == c_q - 10'd1) begin
-          state_d = NWait;
-        end
-      end
-      NWait: begin
         if (nm_done) begin
-          t_d = t_q + 7'd1;
-          if (t_q == op_n - 7'd1) begin
-            pc_d    = pc_q + 4'd1;
-            state_d = Dispatch;
-          end else begin
-            state_d = NStart;
-          end
+          pc_d    = pc_q + 4'd1;
+          state_d = Dispatch;
         end
       end
       GStart: state_d = GRun;
@@ -1262,13 +1262,14 @@ module mtx_layer_ctrl (
       default: state_d = Idle;
     endcase
 
-    if (state_q == NX || state_q == NWait) begin
-      if (nm_mrdy) begin
-        mi_d = mi_q + 14'd1;
-      end
-      if (nm_av) begin
-        oc_d = oc_q + 10'd1;
-      end
+    if (nm_xiss) begin
+      xi_d = xi_q + 16'd1;
+    end
+    if (nm_miss) begin
+      mi_d = mi_q + 14'd1;
+    end
+    if ((state_q == NX) && nm_av) begin
+      oc_d = oc_q + 16'd1;
     end
   end
 
@@ -1295,7 +1296,6 @@ module mtx_layer_ctrl (
       hsw_q      <= '0;
       hacc_q     <= '0;
       pc_q       <= '0;
-      t_q        <= '0;
       xi_q       <= '0;
       mi_q       <= '0;
       oc_q       <= '0;
@@ -1334,7 +1334,6 @@ module mtx_layer_ctrl (
       hsw_q      <= hsw_d;
       hacc_q     <= hacc_d;
       pc_q       <= pc_d;
-      t_q        <= t_d;
       xi_q       <= xi_d;
       mi_q       <= mi_d;
       oc_q       <= oc_d;
