@@ -208,11 +208,6 @@ int main(int argc, char **argv)
         while (!done) {
             h.m->eval();
             bool re = h.m->re_o;
-            if (getenv("ATT_GAPS")) {
-                static int gap = 0, run_ = 0;
-                if (!re) { if (run_) std::printf("run %d\n", run_); run_ = 0; gap++; }
-                else { if (gap) std::printf("gap %d\n", gap); gap = 0; run_++; }
-            }
             int qa = h.m->q_addr_o, ka = h.m->kv_addr_o;
             if (h.m->out_valid_o) {
                 int a = h.m->out_beat_o;

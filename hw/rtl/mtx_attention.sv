@@ -22,7 +22,13 @@
 // of one kind. The accumulators are two banks (pairs alternate), so a pair's
 // 16 * hsw sums are requantised (4 mtx_requant lanes, 4 cycles a beat) while
 // the next pair accumulates.
-// Cycles per pair in steady state: max(nk * hsw, nk + 26) + 1 (docs/rtl.md).
+// Cycles per pair in steady state (one head, many queries):
+//   T = max(nk * hsw + 1, (nk * hsw + nk + 16) / 2, 4 * hsw)
+// on average (a sweep and its plan cycle; two sweeps cover a row's exp and
+// divide, held nk + 16 cycles after its last score; the requant; nk = 4 with
+// hsw >= 5 takes half a cycle more). Each head
+// adds about two sweeps of one kind (pipeline fill and drain); tb_attention
+// replays the schedule and checks every call's cycle count exactly.
 `default_nettype none
 
 module mtx_attention #(
