@@ -21,12 +21,13 @@ RTL_VFLAGS = --cc --exe --build -O3 -j 2 -Wall --x-assign fast --x-initial fast 
 	-CFLAGS "-O1 -I$(CURDIR)/sim -I$(CURDIR)/host" -LDFLAGS "$(CURDIR)/$(RTL_BUILD)/ref_iops.o $(CURDIR)/$(RTL_BUILD)/iops.o -lm"
 
 # Bench NAME: sim/tb_NAME.cpp driving top module RTL_TOP_NAME.
-RTL_BENCHES := requant isqrt udiv argmax softmax rmsnorm rmsnorm_rows pe_array linear engine layer word
+RTL_BENCHES := requant isqrt udiv argmax softmax attention rmsnorm rmsnorm_rows pe_array linear engine layer word
 RTL_TOP_requant  := mtx_requant
 RTL_TOP_isqrt    := mtx_isqrt
 RTL_TOP_udiv     := mtx_udiv
 RTL_TOP_argmax   := mtx_argmax
 RTL_TOP_softmax  := mtx_softmax_row
+RTL_TOP_attention := mtx_attention
 RTL_TOP_rmsnorm  := mtx_rmsnorm_row
 RTL_TOP_rmsnorm_rows := mtx_rmsnorm
 RTL_TOP_pe_array := mtx_pe_array

@@ -475,7 +475,7 @@ module mtx_layer_ctrl (
       end
     end
   end
-  logic [7:0]   at_ob;
+  logic [127:0] at_od;
   logic [127:0] q_rd;
   logic         unused_qa;
   assign unused_qa = ^at_qa[14:11];  // q rows (h, t) fit the 2048 beats of Q
@@ -508,7 +508,7 @@ module mtx_layer_ctrl (
     .k_rdata_i  (op_cross ? k2_rd : kc_rd),
     .v_rdata_i  (op_cross ? v2_rd : vc_rd),
     .out_valid_o(at_ov),
-    .out_byte_o (at_ob),
+    .out_data_o (at_od),
     .out_beat_o (at_obeat),
     .busy_o     (at_busy_unused),
     .done_o     (at_done)
@@ -835,11 +835,6 @@ module mtx_layer_ctrl (
         pk_beat = p3b_q;
         pk_buf  = p3u_q;
       end
-      AStart, AWait: begin
-        pk_v    = at_ov;
-        pk_byte = at_ob;
-        pk_beat = at_obeat;
-      end
       default: pk_v = 1'b0;
     endcase
     pk_we    = pk_v && (pk_lane_q == 4'd15);
@@ -849,6 +844,12 @@ module mtx_layer_ctrl (
       pk_beat  = wb3_q;
       pk_buf   = wu3_q;
       pk_wdata = wq_beat;
+    end
+    if ((state_q == AStart || state_q == AWait) && at_ov) begin  // an att beat into A
+      pk_we    = 1'b1;
+      pk_beat  = at_obeat;
+      pk_buf   = BufA;
+      pk_wdata = at_od;
     end
   end
 
