@@ -123,7 +123,7 @@ module mtx_layer_ctrl (
 
   typedef enum logic [4:0] {
     Idle, HsDiv, LdK, LdK2, LdE, CopyE, Scal, Dispatch, Fetch, FetchW,
-    NStart, NX, GStart, GRun, AStart, AWait
+    NStart, NX, GStart, GRun, HTok, AStart, AWait
   } state_e;
 
   state_e state_q, state_d;
@@ -297,7 +297,6 @@ module mtx_layer_ctrl (
         op_kind = OpGemm;
         op_rec  = {kbeats, 2'b00};  // LM_REQ follows DEC_NORM at beat kbeats
         op_o    = 12'(vt_q);
-        op_n    = 7'd1;             // row g_q, one at a time into mtx_argmax
         op_mode = ModeRaw;
         op_dst  = DstArg;
       end
@@ -364,16 +363,14 @@ module mtx_layer_ctrl (
   logic [11:0]  la_o0;
   logic [5:0]   la_nc;
 
-  logic [39:0] act_off;  // HEAD: row g_q of A
   assign lin_start = (state_q == GStart);
-  assign act_off   = (prog_q == ProgHead) ? 40'(32'(g_q) * 32'(c_q)) : 40'd0;
   assign lin_local = lin_req_addr[63];
 
   mtx_linear u_linear (
     .clk_i,
     .rst_ni,
     .start_i        (lin_start),
-    .act_addr_i     ({1'b1, 21'd0, op_src, act_off}),
+    .act_addr_i     ({1'b1, 21'd0, op_src, 40'd0}),
     .w_addr_i       (w_q + op_woff),
     .n_i            (op_n),
     .k_i            (op_k),
@@ -533,6 +530,8 @@ module mtx_layer_ctrl (
   logic         p1_q, p2_q, p3_q;
   logic [3:0]   p1c_q;
   logic [14:0]  p1x_q, p2x_q, p3x_q;
+  logic [11:0]  p1o_q, p2o_q, p3o_q;  // channel (RAW: the logit's id)
+  logic [5:0]   p1r_q, p2r_q, p3r_q;  // row
   logic [14:0]  p1b_q, p2b_q, p3b_q;
   logic [2:0]   p1u_q, p2u_q, p3u_q;
   logic         rq_vo;
@@ -629,25 +628,29 @@ module mtx_layer_ctrl (
   );
 
   // HEAD: argmax over ids >= 2 of the raw logits, in id order
-  logic       am_start, am_valid;
+  logic       am_valid;
   logic [7:0] am_idx;
   logic signed [63:0] am_max_unused;
+  logic       unused_o;
 
-  assign am_start = (state_q == GStart) && (op_dst == DstArg);
-  assign am_valid = (state_q == GRun) && rq_vo && (op_dst == DstArg) && (p3x_q >= 15'd2);
+  assign am_valid = (state_q == GRun) && rq_vo && (op_dst == DstArg) && (p3o_q >= 12'd2);
+  assign unused_o = ^p3o_q[11:8];  // RAW: ids < Vt <= 256
 
-  mtx_argmax #(.W(64), .IW(8)) u_argmax (
+  // HEAD: every row's logits arrive in id order (column tiles in order),
+  // rows interleaved; id 2 is each row's first candidate.
+  mtx_argmax #(.W(64), .IW(8), .ROWS(64), .RW(6)) u_argmax (
     .clk_i,
-    .rst_ni,
-    .start_i(am_start),
-    .valid_i(am_valid),
-    .v_i    (rq_y),
-    .idx_o  (am_idx),
-    .max_o  (am_max_unused)
+    .valid_i (am_valid),
+    .first_i (p3o_q == 12'd2),
+    .row_i   (p3r_q),
+    .idx_i   (p3o_q[7:0]),
+    .v_i     (rq_y),
+    .rd_row_i(g_q[5:0]),
+    .idx_o   (am_idx),
+    .max_o   (am_max_unused)
   );
-  assign tok_o     = am_idx + 8'd2;
-  assign tok_v_o   = (state_q == GRun) && (op_dst == DstArg) && lin_done_q && rows_empty &&
-                     !sr_act_q && !p1_q && !p2_q && !p3_q;
+  assign tok_o     = am_idx;
+  assign tok_v_o   = (state_q == HTok);
   assign tok_row_o = g_q[5:0];
 
   logic unused_y;
@@ -672,6 +675,12 @@ module mtx_layer_ctrl (
       p3_q      <= 1'b0;
       p1c_q     <= '0;
       p1x_q     <= '0;
+      p1o_q     <= '0;
+      p2o_q     <= '0;
+      p3o_q     <= '0;
+      p1r_q     <= '0;
+      p2r_q     <= '0;
+      p3r_q     <= '0;
       p2x_q     <= '0;
       p3x_q     <= '0;
       p1b_q     <= '0;
@@ -698,6 +707,12 @@ module mtx_layer_ctrl (
       p1_q  <= sr_act_q;
       p1c_q <= sr_c_q;
       p1x_q <= sr_xaddr;
+      p1o_q <= sr_o0_q + 12'(sr_c_q);
+      p1r_q <= sr_t_q[5:0];
+      p2o_q <= p1o_q;
+      p2r_q <= p1r_q;
+      p3o_q <= p2o_q;
+      p3r_q <= p2r_q;
       p1b_q <= sr_beat_q;
       p1u_q <= sr_buf_q;
       p2_q  <= p1_q;
@@ -1241,12 +1256,18 @@ module mtx_layer_ctrl (
         if (lin_done_q && rows_empty && !sr_act_q && !p1_q && !p2_q && !p3_q && !wide_busy) begin
           pc_d    = pc_q + 4'd1;
           state_d = Dispatch;
-          if (op_dst == DstArg && g_q + 7'd1 != s_n_q) begin  // HEAD: next row
-            g_d        = g_q + 7'd1;
-            pc_d       = pc_q;
-            lin_done_d = 1'b0;
-            state_d    = GStart;
+          if (op_dst == DstArg) begin  // HEAD: each row's token out
+            g_d     = '0;
+            pc_d    = pc_q;
+            state_d = HTok;
           end
+        end
+      end
+      HTok: begin
+        g_d = g_q + 7'd1;
+        if (g_q + 7'd1 == s_n_q) begin
+          pc_d    = pc_q + 4'd1;
+          state_d = Dispatch;
         end
       end
       AStart: state_d = AWait;
