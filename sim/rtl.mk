@@ -4,7 +4,7 @@
 #   make lint       verilator --lint-only -Wall on every hw/rtl file
 #   make synth      yosys synth_xilinx (UltraScale+) -> $(BUILD)/synth/report.json
 #   make rtl-test RTL_TRACE=1   debug build: benches accept +trace (FST)
-#   make rtl-words  64 test words per plan (1x, 3x, 6x) against the golden model
+#   make rtl-words  RTL_WORDS (256) test words per plan (1x, 3x, 6x) against the golden model
 #   make rtl-sim    the simulator behind modtx run --backend rtl
 VERILATOR ?= verilator
 YOSYS     ?= yosys
@@ -41,7 +41,10 @@ RTL_DEPS_layer   := $(BUILD)/libmodtx.a $(RTL_BUILD)/img/image.bin
 RTL_TOP_word     := mtx_word_ctrl
 RTL_LIBS_word    := $(RTL_LIBS_layer)
 RTL_DEPS_word    := $(RTL_DEPS_layer)
-RTL_ARGS_word    := $(RTL_BUILD)/img/image.bin $(RTL_BUILD)/img/6.00x.plan 16 $(RTL_BUILD)/img/3.00x.plan 4 $(RTL_BUILD)/img/1.00x.plan 2
+# tb_word runs in rtl-test as two processes side by side (1x; 3x and 6x),
+# 64 test words of each plan (about 100 s of CPU in all).
+RTL_ARGS_word    := $(RTL_BUILD)/img/image.bin $(RTL_BUILD)/img/3.00x.plan 64 $(RTL_BUILD)/img/6.00x.plan 64
+RTL_ARGS_word1   := $(RTL_BUILD)/img/image.bin $(RTL_BUILD)/img/1.00x.plan 64
 RTL_BENCH_BINS := $(foreach b,$(RTL_BENCHES),$(RTL_BUILD)/tb_$(b)/bench)
 # The simulator behind `modtx run --backend rtl`: host/device/backend_rtl.c
 # looks for it at $(BUILD)/rtl/rtl_run/sim, beside modtx.
@@ -59,7 +62,9 @@ lint:
 	done; echo "lint: $(words $(RTL_SRCS)) files clean"
 
 rtl-test: lint $(RTL_BENCH_BINS) $(RTL_SIM)
-	@$(foreach b,$(RTL_BENCHES),$(RTL_BUILD)/tb_$(b)/bench $(RTL_ARGS_$(b)) || exit 1;)
+	@$(RTL_BUILD)/tb_word/bench $(RTL_ARGS_word1) > $(RTL_BUILD)/tb_word1.log 2>&1 & pid=$$!; \
+	$(foreach b,$(RTL_BENCHES),$(RTL_BUILD)/tb_$(b)/bench $(RTL_ARGS_$(b)) || { wait $$pid; exit 1; };) \
+	wait $$pid; r=$$?; cat $(RTL_BUILD)/tb_word1.log; exit $$r
 	@$(BUILD)/modtx run --backend ref --image $(RTL_BUILD)/img/image.bin --plan $(RTL_BUILD)/img/3.00x.plan \
 	    $(RTL_RUN_WORDS) > $(RTL_BUILD)/run_ref.txt
 	@$(BUILD)/modtx run --backend rtl --image $(RTL_BUILD)/img/image.bin --plan $(RTL_BUILD)/img/3.00x.plan \
@@ -83,12 +88,14 @@ $(RTL_BUILD)/img/image.bin: $(BUILD)/modtx
 	@mkdir -p $(@D)
 	$(BUILD)/modtx export --model models/g2p-modular --out $(@D) --plans 1,3,6 > $(@D)/export.log
 
-# The long check: 64 test words of each of the 1x, 3x and 6x plans through
-# mtx_word_ctrl against the golden model (about 7 minutes; docs/rtl.md).
+# More words: RTL_WORDS test words of each of the 1x, 3x and 6x plans
+# through mtx_word_ctrl against the golden model, with the per-program
+# cycle and PE-use table (docs/rtl.md).
+RTL_WORDS ?= 256
 .PHONY: rtl-words
 rtl-words: $(RTL_BUILD)/tb_word/bench
-	$(RTL_BUILD)/tb_word/bench $(RTL_BUILD)/img/image.bin $(RTL_BUILD)/img/1.00x.plan 64 \
-	    $(RTL_BUILD)/img/3.00x.plan 64 $(RTL_BUILD)/img/6.00x.plan 64
+	$(RTL_BUILD)/tb_word/bench $(RTL_BUILD)/img/image.bin $(RTL_BUILD)/img/1.00x.plan $(RTL_WORDS) \
+	    $(RTL_BUILD)/img/3.00x.plan $(RTL_WORDS) $(RTL_BUILD)/img/6.00x.plan $(RTL_WORDS)
 
 # The long RTL check (part of make check-long): RTL_LONG_WORDS test words
 # of every plan of the shipped bank through `modtx run --backend rtl`
