@@ -6,6 +6,8 @@
 #   make rtl-test RTL_TRACE=1   debug build: benches accept +trace (FST)
 #   make rtl-words  RTL_WORDS (256) test words per plan (1x, 3x, 6x) against the golden model
 #   make rtl-sim    the simulator behind modtx run --backend rtl
+#   make rtl-netlist  yosys' gate netlists (4 x 4 mtx_pe_array, mtx_requant)
+#                   simulated by the RTL's own benches (part of make check-long)
 VERILATOR ?= verilator
 YOSYS     ?= yosys
 RTL_BUILD := $(BUILD)/rtl$(if $(RTL_TRACE),-trace)
@@ -142,6 +144,61 @@ $(BUILD)/rtl/rtl_run/sim: sim/rtl_run.cpp sim/sim_util.h sim/mem_model.h sim/wor
 	    -CFLAGS "-O1 -I$(CURDIR)/sim -I$(CURDIR)/host" -LDFLAGS "$(CURDIR)/$(BUILD)/libmodtx.a -lz" \
 	    --top-module mtx_word_ctrl -Mdir $(@D) -o sim hw/rtl/mtx_word_ctrl.sv $(CURDIR)/sim/rtl_run.cpp \
 	    > $(@D)/build.log 2>&1 || (tail -30 $(@D)/build.log; exit 1)
+
+# The netlist guard: yosys 0.23 reads hw/rtl as `make synth` does
+# (read_verilog -sv, every file), synthesises a small configuration to generic
+# gates (synth -flatten; write_verilog -noattr maps the $_DFF_* cells to always
+# blocks) and the same checker that passes the RTL must pass the netlist. A
+# construct yosys reads differently from Verilator (a packed array of a
+# typedef read as 8 bits, say) then fails here instead of silently making
+# `make synth` describe another circuit. Benches: tb_pe_array at 4 x 4
+# (PE_ROWS / PE_COLS) against the RTL with -GROWS=4 -GCOLS=4 and against the
+# netlist; tb_requant against mtx_requant's netlist. Outputs in
+# $(BUILD)/rtl/netlist; times in docs/rtl.md.
+RTL_NL     := $(BUILD)/rtl/netlist
+RTL_NL_OBJS := $(RTL_BUILD)/ref_iops.o $(RTL_BUILD)/iops.o
+RTL_NL_V   = $(RTL_VENV) $(VERILATOR) --cc --exe --build -O3 -j 2 --x-assign fast --x-initial fast \
+	-LDFLAGS "$(CURDIR)/$(RTL_BUILD)/ref_iops.o $(CURDIR)/$(RTL_BUILD)/iops.o -lm"
+# The RTL's model as rtl-test builds it; the netlists' with the C++ at -O0
+# (tens of thousands of gate assignments: -O1 triples the compile time, and
+# the runs are short) and without Verilator's DFG optimiser, which in 5.006
+# miscompiles the requant netlist (bit 63 of the product comes out inverted;
+# yosys' own sat on the same netlist file, and Verilator -O0 or -fno-dfg,
+# give the right value). The netlist is yosys' code, not ours: its lint
+# warnings are not errors.
+RTL_NL_RTL   = $(RTL_NL_V) -Wall -y hw/rtl $(RTL_WAIVE) -CFLAGS "-O1 -I$(CURDIR)/sim -I$(CURDIR)/host"
+RTL_NL_GATES = $(RTL_NL_V) -fno-dfg -Wno-fatal -Wno-lint -Wno-style -MAKEFLAGS "OPT_FAST=-O0" \
+	-CFLAGS "-I$(CURDIR)/sim -I$(CURDIR)/host"
+RTL_NL_PE  := -CFLAGS "-DPE_ROWS=4 -DPE_COLS=4"
+.PHONY: rtl-netlist
+ifeq ($(and $(shell command -v $(YOSYS) 2>/dev/null),$(shell command -v $(VERILATOR) 2>/dev/null)),)
+rtl-netlist:
+	@echo "rtl-netlist: skipped: yosys or verilator not found"
+else
+rtl-netlist: $(RTL_NL)/pe_array_rtl/bench $(RTL_NL)/pe_array_gates/bench $(RTL_NL)/requant_gates/bench
+	$(RTL_NL)/pe_array_rtl/bench
+	$(RTL_NL)/pe_array_gates/bench
+	$(RTL_NL)/requant_gates/bench
+	@echo "rtl-netlist: the 4 x 4 mtx_pe_array and mtx_requant gate netlists pass the RTL's benches"
+endif
+# Gate netlists: NAME.v from top NAME with the chparam settings RTL_NL_SET_NAME.
+RTL_NL_SET_mtx_pe_array := chparam -set ROWS 4 -set COLS 4 mtx_pe_array;
+$(RTL_NL)/%.v: $(RTL_SRCS)
+	@mkdir -p $(@D)
+	$(YOSYS) -q -l $(@:.v=.log) -p "read_verilog -sv $(RTL_SRCS); $(RTL_NL_SET_$*) synth -flatten -top $*; write_verilog -noattr $@.tmp" > /dev/null
+	@mv $@.tmp $@
+$(RTL_NL)/pe_array_rtl/bench: sim/tb_pe_array.cpp sim/sim_util.h $(RTL_SRCS) $(RTL_WAIVE) $(RTL_NL_OBJS)
+	@mkdir -p $(@D)
+	$(RTL_NL_RTL) -GROWS=4 -GCOLS=4 $(RTL_NL_PE) --top-module mtx_pe_array -Mdir $(@D) -o bench \
+	    hw/rtl/mtx_pe_array.sv $(CURDIR)/sim/tb_pe_array.cpp > $(@D)/build.log 2>&1 || (tail -30 $(@D)/build.log; exit 1)
+$(RTL_NL)/pe_array_gates/bench: $(RTL_NL)/mtx_pe_array.v sim/tb_pe_array.cpp sim/sim_util.h $(RTL_NL_OBJS)
+	@mkdir -p $(@D)
+	$(RTL_NL_GATES) $(RTL_NL_PE) --top-module mtx_pe_array -Mdir $(@D) -o bench \
+	    $(CURDIR)/$< $(CURDIR)/sim/tb_pe_array.cpp > $(@D)/build.log 2>&1 || (tail -30 $(@D)/build.log; exit 1)
+$(RTL_NL)/requant_gates/bench: $(RTL_NL)/mtx_requant.v sim/tb_requant.cpp sim/sim_util.h $(RTL_NL_OBJS)
+	@mkdir -p $(@D)
+	$(RTL_NL_GATES) --top-module mtx_requant -Mdir $(@D) -o bench \
+	    $(CURDIR)/$< $(CURDIR)/sim/tb_requant.cpp > $(@D)/build.log 2>&1 || (tail -30 $(@D)/build.log; exit 1)
 
 SYNTH_TOPS ?= mtx_word_ctrl mtx_engine mtx_linear mtx_softmax_row mtx_rmsnorm_row mtx_rmsnorm mtx_requant mtx_argmax
 ifeq ($(shell command -v $(YOSYS) 2>/dev/null),)

@@ -1,22 +1,48 @@
-// tb_pe_array - mtx_pe_array (16 x 16) against mtx_ref_linear: seeded random
-// int8 tiles for K = 1, 2, 17, 300 and 2048, the extremes (all +-127 and
-// -128 at K = 2048: |acc| up to 2^25), input bubbles, garbage cleared by
-// clear_i, results read exactly ROWS + COLS - 2 cycles after the last input
-// and drained a row per drain_i cycle (with gaps), after which every
-// accumulator reads zero.
+// tb_pe_array - mtx_pe_array (PE_ROWS x PE_COLS, 16 x 16 unless the build
+// defines them) against mtx_ref_linear: seeded random int8 tiles for K = 1,
+// 2, 17, 300 and 2048, the extremes (all +-127 and -128 at K = 2048: |acc| up
+// to 2^25), input bubbles, garbage cleared by clear_i, results read exactly
+// ROWS + COLS - 2 cycles after the last input and drained a row per drain_i
+// cycle (with gaps), after which every accumulator reads zero.
+// The same checker runs the RTL (make rtl-test: 16 x 16; make rtl-netlist:
+// 4 x 4 with -GROWS=4 -GCOLS=4) and yosys' gate netlist of a 4 x 4 array
+// (make rtl-netlist), so its ports are reached through width-generic
+// accessors: Verilator gives a port of up to 64 bits as an integer, a wider
+// one as VlWide.
 #include "Vmtx_pe_array.h"
 #include "ref_iops.h"
 #include "sim_util.h"
 
 #include <vector>
 
-static const int R = 16, C = 16;
+#ifndef PE_ROWS
+#define PE_ROWS 16
+#endif
+#ifndef PE_COLS
+#define PE_COLS 16
+#endif
+static const int R = PE_ROWS, C = PE_COLS;
 
-template <class W> static void set_byte(W &w, int i, int8_t v)
+// Byte i of a port of up to 64 bits / of a wide port.
+template <class T> static void set_byte(T &w, int i, int8_t v)
+{
+    int sh = 8 * i;
+    w = (T)((w & ~((T)0xff << sh)) | ((T)(uint8_t)v << sh));
+}
+template <std::size_t N> static void set_byte(VlWide<N> &w, int i, int8_t v)
 {
     uint32_t &word = w[i / 4];
     int sh = 8 * (i % 4);
     word = (word & ~(0xffu << sh)) | ((uint32_t)(uint8_t)v << sh);
+}
+// 32-bit word c of a port of up to 64 bits / of a wide port.
+template <class T> static int32_t word_of(const T &w, int c)
+{
+    return (int32_t)(uint32_t)((uint64_t)w >> (32 * c));
+}
+template <std::size_t N> static int32_t word_of(const VlWide<N> &w, int c)
+{
+    return (int32_t)w[c];
 }
 
 int main(int argc, char **argv)
@@ -39,8 +65,10 @@ int main(int argc, char **argv)
         if (t == 7) { // garbage, then clear
             h.m->valid_i = 1;
             for (int i = 0; i < 16; i++) {
-                h.m->a_i[i % 4] = (uint32_t)rng.next();
-                h.m->b_i[i % 4] = (uint32_t)rng.next();
+                for (int r = 0; r < R; r++)
+                    set_byte(h.m->a_i, r, (int8_t)rng.next());
+                for (int c = 0; c < C; c++)
+                    set_byte(h.m->b_i, c, (int8_t)rng.next());
             }
             for (int i = 0; i < 40; i++)
                 h.tick();
@@ -54,8 +82,8 @@ int main(int argc, char **argv)
         for (int k = 0; k < K; k++) {
             while (t == 8 && rng.range(0, 2) == 0) { // bubbles carry junk data
                 h.m->valid_i = 0;
-                for (int i = 0; i < 4; i++)
-                    h.m->a_i[i] = (uint32_t)rng.next();
+                for (int r = 0; r < R; r++)
+                    set_byte(h.m->a_i, r, (int8_t)rng.next());
                 h.tick();
             }
             h.m->valid_i = 1;
@@ -71,8 +99,8 @@ int main(int argc, char **argv)
         for (int r = 0; r < R; r++) {
             h.m->eval();
             for (int c = 0; c < C; c++)
-                if ((int32_t)h.m->row_o[c] != want[(size_t)r * C + c])
-                    h.fail("K %d acc[%d][%d]: rtl %d ref %d", K, r, c, (int32_t)h.m->row_o[c],
+                if (word_of(h.m->row_o, c) != want[(size_t)r * C + c])
+                    h.fail("K %d acc[%d][%d]: rtl %d ref %d", K, r, c, word_of(h.m->row_o, c),
                            want[(size_t)r * C + c]);
             while (rng.range(0, 3) == 0)
                 h.tick(); // a gap holds the row
@@ -81,7 +109,7 @@ int main(int argc, char **argv)
             h.m->drain_i = 0;
         }
         for (int c = 0; c < C; c++)
-            if (h.m->row_o[c] != 0)
+            if (word_of(h.m->row_o, c) != 0)
                 h.fail("K %d: accumulator not zero after drain", K);
         tiles++;
     }
