@@ -23,14 +23,13 @@ RTL_VFLAGS = --cc --exe --build -O3 -j 2 -Wall --x-assign fast --x-initial fast 
 	-CFLAGS "-O1 -I$(CURDIR)/sim -I$(CURDIR)/host" -LDFLAGS "$(CURDIR)/$(RTL_BUILD)/ref_iops.o $(CURDIR)/$(RTL_BUILD)/iops.o -lm"
 
 # Bench NAME: sim/tb_NAME.cpp driving top module RTL_TOP_NAME.
-RTL_BENCHES := requant isqrt udiv argmax softmax attention rmsnorm rmsnorm_rows pe_array linear engine layer word
+RTL_BENCHES := requant isqrt udiv argmax softmax attention rmsnorm_rows pe_array linear engine layer word
 RTL_TOP_requant  := mtx_requant
 RTL_TOP_isqrt    := mtx_isqrt
 RTL_TOP_udiv     := mtx_udiv
 RTL_TOP_argmax   := mtx_argmax
 RTL_TOP_softmax  := mtx_softmax_row
 RTL_TOP_attention := mtx_attention
-RTL_TOP_rmsnorm  := mtx_rmsnorm_row
 RTL_TOP_rmsnorm_rows := mtx_rmsnorm
 RTL_TOP_pe_array := mtx_pe_array
 RTL_TOP_linear   := mtx_linear
@@ -200,7 +199,7 @@ $(RTL_NL)/requant_gates/bench: $(RTL_NL)/mtx_requant.v sim/tb_requant.cpp sim/si
 	$(RTL_NL_GATES) --top-module mtx_requant -Mdir $(@D) -o bench \
 	    $(CURDIR)/$< $(CURDIR)/sim/tb_requant.cpp > $(@D)/build.log 2>&1 || (tail -30 $(@D)/build.log; exit 1)
 
-SYNTH_TOPS ?= mtx_word_ctrl mtx_engine mtx_linear mtx_softmax_row mtx_rmsnorm_row mtx_rmsnorm mtx_requant mtx_argmax
+SYNTH_TOPS ?= mtx_word_ctrl mtx_engine mtx_linear mtx_softmax_row mtx_rmsnorm mtx_requant mtx_argmax
 ifeq ($(shell command -v $(YOSYS) 2>/dev/null),)
 synth:
 	@echo "synth: skipped: yosys not found"

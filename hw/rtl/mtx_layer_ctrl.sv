@@ -20,9 +20,10 @@
 // into a record RAM and, with tbl_load_i, the image's EXP2 section into the
 // softmax table; the weights stream from the image through mtx_linear. Each
 // program is a fixed list of ops (op_* below) of three kinds: NORM (one
-// mtx_rmsnorm_row pass per row, into A or M), GEMM (mtx_linear, its result
-// rows queued in mtx_row_fifo and requantised one channel a cycle by
-// mtx_requant, into Q / caches, H or x) and ATT (mtx_attention, into A). mtx_linear reads its activations
+// mtx_rmsnorm start over all rows, into A or M), GEMM (mtx_linear, its result
+// rows queued in mtx_row_fifo; q8 / ReLU-q8 requantised a row of 16 channels
+// a cycle into Q / caches / H, RES and RAW one channel a cycle into x or
+// mtx_argmax) and ATT (mtx_attention per word or row, into A). mtx_linear reads its activations
 // from A, H or M through the same port as the weights: addresses with bit
 // 63 set are answered from the buffer (bits 41:40 select it) one cycle
 // later, the rest go out on the memory port.

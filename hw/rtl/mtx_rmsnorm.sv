@@ -1,5 +1,5 @@
 // mtx_rmsnorm - norm(x[r][0..C-1], {s, m}) of docs/engine.md for n rows per
-// start, one record, with the arithmetic of mtx_rmsnorm_row (bit-exact):
+// start, one record (bit-exact with the golden model's mtx_norm_row):
 //   M     the record's m[0..C-1] (its own stream, once a start) into the m RAM
 //   LOAD  row r into an x bank; ss = eps_q + sum x^2 as x arrives
 //   SQRT  r = isqrt(ss)                                   33 cycles
