@@ -3,7 +3,9 @@
 // the shipped models' layers (qkv 12 x 128 -> 384, wi 12 x 128 -> 512, wo
 // 12 x 512 -> 128) and ragged ones (tiles cut on both edges, one position,
 // one output, k = 16 and k = 2048, 56 positions: 8 words' encoder rows
-// as one qkv GEMM), seeded random int8, memory latency 1-9
+// as one qkv GEMM, n = 1 qkv and wo, weights streaming through the slot
+// ring, k short enough that a feed waits for the drain), seeded random
+// int8, memory latency 1-9
 // with request stalls and output back-pressure. Also: the busy-PE count is
 // n * nout * k exactly; with latency 1, no stall and no back-pressure the
 // cycle count equals the cycle model of docs/rtl.md; a bad configuration
