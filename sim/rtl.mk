@@ -101,7 +101,7 @@ rtl-words: $(RTL_BUILD)/tb_word/bench
 # The long RTL check (part of make check-long): RTL_LONG_WORDS test words
 # of every plan of the shipped bank through `modtx run --backend rtl`
 # (batches of 64, the simulator behind the rtl backend) against the golden
-# model (--against ref); two plans at a time; one log per plan in
+# model (--against ref); two plans at a time, the shortest first; one log per plan in
 # $(BUILD)/rtl-long. Hours of simulation at 2,000 words: docs/rtl.md.
 RTL_LONG_WORDS ?= 2000
 RTL_LONG_DIR   := $(BUILD)/rtl-long
@@ -113,7 +113,7 @@ else
 rtl-long: $(BUILD)/modtx $(RTL_SIM)
 	rm -rf $(RTL_LONG_DIR) && mkdir -p $(RTL_LONG_DIR)
 	$(BUILD)/modtx export --model models/g2p-modular --out $(RTL_LONG_DIR)/export > $(RTL_LONG_DIR).export.log
-	ls $(RTL_LONG_DIR)/export/*.plan | xargs -P 2 -I{} sh -c '$(BUILD)/modtx run --backend rtl \
+	ls -r $(RTL_LONG_DIR)/export/*.plan | xargs -P 2 -I{} sh -c '$(BUILD)/modtx run --backend rtl \
 	    --image $(RTL_LONG_DIR)/export/image.bin --plan {} --split test --limit $(RTL_LONG_WORDS) --against ref \
 	    --verbose > {}.log 2>&1 || { echo "rtl-long: {}: see {}.log"; tail -3 {}.log; exit 255; }'
 	@for f in $(RTL_LONG_DIR)/export/*.plan.log; do echo "$$(basename $$f .log): $$(grep -h 'differ\|simulated' $$f | tr '\n' ' ')"; done
