@@ -123,7 +123,7 @@ template <class H> static int run_plan(H &h, const char *image, const char *plan
 
     // Per-program cycles and busy PE-cycles, attributed by the perf port.
     struct Acc {
-        uint64_t cycles = 0, busy = 0, calls = 0, rows = 0;
+        uint64_t cycles = 0, busy = 0, calls = 0, rows = 0, gemm = 0;
     } prog[5];
     // Runs one batch (words as given, lengths S); returns the cycles it took.
     auto run_batch = [&](const std::vector<std::vector<int32_t>> &ws, const std::vector<int> &S, int nw,
@@ -156,6 +156,7 @@ template <class H> static int run_plan(H &h, const char *image, const char *plan
                 Acc &a = prog[m->perf_prog_o];
                 a.cycles++;
                 a.busy += m->pe_busy_o;
+                a.gemm += m->perf_gemm_o;
                 if (!was_run) {
                     a.calls++;
                     a.rows += m->perf_rows_o;
@@ -253,16 +254,21 @@ template <class H> static int run_plan(H &h, const char *image, const char *plan
     }
     free(img_data);
     free(plan_data);
-    std::printf("tb_word: %s: %zu words in %zu batches, %llu decoding steps, %llu cycles (%.0f per word), PE use "
-                "%.1f%%\n",
+    uint64_t gemm = 0;
+    for (auto &a : prog)
+        gemm += a.gemm;
+    std::printf("tb_word: %s: %zu words in %zu batches, %llu decoding steps, %llu cycles (%.0f per word, GEMM ops "
+                "%.1f%% of them), PE use %.1f%%\n",
                 plan_path, words.size(), nb, (unsigned long long)steps, (unsigned long long)cycles,
-                (double)cycles / (double)words.size(), 100.0 * (double)busy / (256.0 * (double)cycles));
+                (double)cycles / (double)words.size(), 100.0 * (double)gemm / (double)cycles,
+                100.0 * (double)busy / (256.0 * (double)cycles));
     static const char *names[5] = {"ENC", "DEC", "CKV", "MEM", "HEAD"};
     for (int p = 0; p < 5; p++)
         if (prog[p].calls)
-            std::printf("tb_word:   %-4s %6llu calls, %5.1f rows each, %9.0f cycles each, PE use %5.1f%%\n", names[p],
-                        (unsigned long long)prog[p].calls, (double)prog[p].rows / (double)prog[p].calls,
-                        (double)prog[p].cycles / (double)prog[p].calls,
+            std::printf("tb_word:   %-4s %6llu calls, %5.1f rows each, %9.0f cycles each (GEMM ops %9.0f), PE use "
+                        "%5.1f%%\n",
+                        names[p], (unsigned long long)prog[p].calls, (double)prog[p].rows / (double)prog[p].calls,
+                        (double)prog[p].cycles / (double)prog[p].calls, (double)prog[p].gemm / (double)prog[p].calls,
                         100.0 * (double)prog[p].busy / (256.0 * (double)prog[p].cycles));
     return (int)words.size();
 }

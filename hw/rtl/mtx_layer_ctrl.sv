@@ -72,6 +72,7 @@ module mtx_layer_ctrl (
   output logic         done_o,
   output logic         err_o,
   output logic [8:0]   pe_busy_o,
+  output logic         gemm_o,       // a GEMM op runs (performance counting)
   output logic [7:0]   tok_o,        // HEAD: the chosen id of row tok_row_o, valid with tok_v_o
   output logic         tok_v_o,
   output logic [5:0]   tok_row_o,
@@ -1377,5 +1378,6 @@ module mtx_layer_ctrl (
   end
 
   assign busy_o = (state_q != Idle);
+  assign gemm_o = (state_q == GStart) || (state_q == GRun);
 
 endmodule

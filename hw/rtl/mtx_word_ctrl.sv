@@ -76,6 +76,7 @@ module mtx_word_ctrl (
   output logic         perf_run_o,
   output logic [2:0]   perf_prog_o,
   output logic [6:0]   perf_rows_o,
+  output logic         perf_gemm_o,   // the layer controller runs a GEMM op
   // results
   input  logic [5:0]   out_word_i,
   input  logic [5:0]   out_idx_i,
@@ -277,6 +278,7 @@ module mtx_word_ctrl (
     .done_o         (lc_done),
     .err_o          (lc_err),
     .pe_busy_o,
+    .gemm_o         (perf_gemm_o),
     .tok_o          (lc_tok),
     .tok_v_o        (lc_tok_v),
     .tok_row_o      (lc_tok_row),
