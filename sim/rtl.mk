@@ -101,8 +101,11 @@ rtl-words: $(RTL_BUILD)/tb_word/bench
 # The long RTL check (part of make check-long): RTL_LONG_WORDS test words
 # of every plan of the shipped bank through `modtx run --backend rtl`
 # (batches of 64, the simulator behind the rtl backend) against the golden
-# model (--against ref); two plans at a time, the shortest first; one log per plan in
-# $(BUILD)/rtl-long. Hours of simulation at 2,000 words: docs/rtl.md.
+# model (--against ref); two plans at a time, the shortest first; one log per
+# plan in $(BUILD)/rtl-long/export. It resumes: a plan whose log already says
+# that none of its RTL_LONG_WORDS words differ is not run again (rm -rf
+# $(BUILD)/rtl-long to start afresh, e.g. after the bank changed). Hours of
+# simulation at 2,000 words: docs/rtl.md.
 RTL_LONG_WORDS ?= 2000
 RTL_LONG_DIR   := $(BUILD)/rtl-long
 .PHONY: rtl-long
@@ -111,11 +114,14 @@ rtl-long:
 	@echo "rtl-long: skipped: verilator not found"
 else
 rtl-long: $(BUILD)/modtx $(RTL_SIM)
-	rm -rf $(RTL_LONG_DIR) && mkdir -p $(RTL_LONG_DIR)
-	$(BUILD)/modtx export --model models/g2p-modular --out $(RTL_LONG_DIR)/export > $(RTL_LONG_DIR).export.log
-	ls -r $(RTL_LONG_DIR)/export/*.plan | xargs -P 2 -I{} sh -c '$(BUILD)/modtx run --backend rtl \
-	    --image $(RTL_LONG_DIR)/export/image.bin --plan {} --split test --limit $(RTL_LONG_WORDS) --against ref \
-	    --verbose > {}.log 2>&1 || { echo "rtl-long: {}: see {}.log"; tail -3 {}.log; exit 255; }'
+	@mkdir -p $(RTL_LONG_DIR)
+	test -f $(RTL_LONG_DIR)/export/image.bin || \
+	    $(BUILD)/modtx export --model models/g2p-modular --out $(RTL_LONG_DIR)/export > $(RTL_LONG_DIR)/export.log
+	ls -r $(RTL_LONG_DIR)/export/*.plan | xargs -P 2 -I{} sh -c \
+	    'grep -qs "against ref: 0 of $(RTL_LONG_WORDS) words differ" {}.log && exit 0; \
+	    $(BUILD)/modtx run --backend rtl --image $(RTL_LONG_DIR)/export/image.bin --plan {} --split test \
+	    --limit $(RTL_LONG_WORDS) --against ref --verbose > {}.log.tmp 2>&1 && mv {}.log.tmp {}.log || \
+	    { echo "rtl-long: {}: see {}.log.tmp"; tail -3 {}.log.tmp; exit 255; }'
 	@for f in $(RTL_LONG_DIR)/export/*.plan.log; do echo "$$(basename $$f .log): $$(grep -h 'differ\|simulated' $$f | tr '\n' ' ')"; done
 endif
 
