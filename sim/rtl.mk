@@ -21,7 +21,7 @@ RTL_VFLAGS = --cc --exe --build -O3 -j 2 -Wall --x-assign fast --x-initial fast 
 	-CFLAGS "-O1 -I$(CURDIR)/sim -I$(CURDIR)/host" -LDFLAGS "$(CURDIR)/$(RTL_BUILD)/ref_iops.o $(CURDIR)/$(RTL_BUILD)/iops.o -lm"
 
 # Bench NAME: sim/tb_NAME.cpp driving top module RTL_TOP_NAME.
-RTL_BENCHES := requant isqrt udiv argmax softmax rmsnorm pe_array linear engine layer word
+RTL_BENCHES := requant isqrt udiv argmax softmax rmsnorm pe_array linear engine layer word batch_io mem_arb
 RTL_TOP_requant  := mtx_requant
 RTL_TOP_isqrt    := mtx_isqrt
 RTL_TOP_udiv     := mtx_udiv
@@ -31,6 +31,8 @@ RTL_TOP_rmsnorm  := mtx_rmsnorm_row
 RTL_TOP_pe_array := mtx_pe_array
 RTL_TOP_linear   := mtx_linear
 RTL_TOP_engine   := mtx_engine
+RTL_TOP_batch_io := mtx_batch_io
+RTL_TOP_mem_arb  := mtx_mem_arb
 RTL_TOP_layer    := mtx_layer_ctrl
 # Benches that run a real exported image: they link the golden model.
 RTL_LIBS_layer   := $(CURDIR)/$(BUILD)/libmodtx.a -lz
