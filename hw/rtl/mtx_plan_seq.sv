@@ -110,7 +110,7 @@ module mtx_plan_seq (
 
   state_e state_q, state_d, ret_q, ret_d;
   logic [1023:0] buf_q;                 // fetched bytes, little-endian
-  logic [63:0]  img_bytes_q, plan_base_q, plan_bytes_q;
+  logic [63:0]  img_base_q, img_bytes_q, plan_base_q, plan_bytes_q;
   logic [63:0]  req_addr_q, req_addr_d;
   logic [3:0]   req_left_q, req_left_d, rsp_idx_q, rsp_idx_d, rsp_left_q, rsp_left_d;
   logic [31:0]  crc_q, crc_d, eps_q, eps_d;
@@ -122,7 +122,7 @@ module mtx_plan_seq (
   logic [7:0]   bos_q, bos_d, eos_q, eos_d;
   logic         resv_q, resv_d;         // header bytes 96..127 not all zero
   logic [9:0]   rem_q, rem_d;
-  logic [7:0]   hs_q, hs_d;
+  logic [9:0]   hs_q, hs_d;
   logic [9:0]   toc_left_q, toc_left_d; // TOC entries not yet checked
   logic         toc_sub_q, toc_sub_d;   // entry of the fetched pair
   logic [63:0]  toc_off_q, toc_off_d;
@@ -387,8 +387,8 @@ module mtx_plan_seq (
         // hs = C / H by repeated subtraction (C <= 512: at most 512 cycles)
         if (rem_q >= 10'(h_q)) begin
           rem_d = rem_q - 10'(h_q);
-          hs_d  = hs_q + 8'd1;
-        end else if (rem_q != 10'd0 || hs_q > 8'd128) begin
+          hs_d  = hs_q + 10'd1;
+        end else if (rem_q != 10'd0 || hs_q > 10'd128) begin
           err_d   = EngImageDims;
           state_d = Finish;
         end else begin
@@ -406,7 +406,7 @@ module mtx_plan_seq (
           err_d   = EngImageToc;
           state_d = Finish;
         end else begin
-          req_addr_d = toc_off_q;
+          req_addr_d = img_base_q + toc_off_q;
           state_d    = TocNext;
         end
       end
@@ -531,6 +531,7 @@ module mtx_plan_seq (
     if (!rst_ni) begin
       state_q      <= Idle;
       ret_q        <= Idle;
+      img_base_q   <= '0;
       img_bytes_q  <= '0;
       plan_base_q  <= '0;
       plan_bytes_q <= '0;
@@ -569,6 +570,7 @@ module mtx_plan_seq (
       state_q  <= state_d;
       ret_q    <= ret_d;
       if (state_q == Idle && start_i) begin
+        img_base_q   <= img_base_i;
         img_bytes_q  <= img_bytes_i;
         plan_base_q  <= plan_base_i;
         plan_bytes_q <= plan_bytes_i;
