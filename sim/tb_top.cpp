@@ -1,7 +1,8 @@
 // tb_top - the draft whole engine (hw/rtl/draft/mtx_top.sv) over the stand-in
 // word controller of sim/stub (the batched controller's announced ports; it
 // checks that every descriptor slot of the plan was filled, checks the words
-// like the real one, reads one beat per word through the arbiters and
+// like the real one, reads one beat per word through the arbiters (from
+// SRC_EMB or the first decoder layer's constants, as memory addresses) and
 // answers length min(S, Pt) and ids id + 1): the exported image and a plan
 // through the AXI4-lite registers, a batch of random words in memory; the
 // output buffer must hold, byte for byte, [T, id_0 + 1, ..., 0...] per word.

@@ -5,8 +5,9 @@
 //   start: every descriptor slot of the plan (encoder 0.., decoder 12..)
 //   written with nonzero offsets since reset, else err 99; n_words in
 //   [1, 64]; every word's S in [1, Ps] and ids < Vs (MTX_ENG_INPUT = 16);
-//   then, per word, one beat read from SRC_EMB + 16 * (first id) (through
-//   the arbiters); output length min(S, Pt), ids (id + 1) mod 256.
+//   then, per word, one beat read (through the arbiters) from
+//   SRC_EMB + 16 * (first id) for even words, the first decoder
+//   descriptor's constants + 16 * word for odd ones; output length min(S, Pt), ids (id + 1) mod 256.
 // Simulation only: behavioural.
 `default_nettype none
 /* verilator lint_off UNUSEDSIGNAL */
@@ -137,5 +138,6 @@ module mtx_word_ctrl (
   assign busy_o = run_q;
   assign pe_busy_o = run_q ? 9'd3 : 9'd0;
   assign mem_req_valid_o = run_q && req_q;
-  assign mem_req_addr_o = src_emb_i + {52'd0, id_q[{w_q[5:0], 6'd0}][7:0], 4'd0};
+  assign mem_req_addr_o = w_q[0] ? dk_q[12] + {53'd0, w_q, 4'd0}
+                               : src_emb_i + {52'd0, id_q[{w_q[5:0], 6'd0}][7:0], 4'd0};
 endmodule
