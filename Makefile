@@ -244,10 +244,13 @@ xclbin:
 	if [ "$(TARGET)" != hw ]; then emconfigutil --platform $(PLATFORM) --od $(HW_OUT); fi; \
 	echo "$(HW_OUT)/mtx_engine.xclbin"
 
-# Long checks (minutes): csim == golden on the whole test split for the 1x,
-# 2x, 3x and 6x plans of the shipped bank (exported into $(BUILD)/check-long).
+# Long checks (hours): csim == golden on the whole test split for the 1x,
+# 2x, 3x and 6x plans of the shipped bank (exported into $(BUILD)/check-long);
+# rtl-netlist: yosys' gate netlists pass the RTL's benches; rtl-long: the RTL
+# under Verilator == golden on RTL_LONG_WORDS test words of every plan
+# (sim/rtl.mk).
 CHECK_LONG_DIR ?= $(BUILD)/check-long
-check-long: $(BUILD)/modtx
+check-long: $(BUILD)/modtx rtl-netlist rtl-long
 	rm -rf $(CHECK_LONG_DIR)/export
 	$(BUILD)/modtx export --model models/g2p-modular --out $(CHECK_LONG_DIR)/export
 	for r in 1.00 2.00 3.00 6.00; do \

@@ -4,8 +4,10 @@
 #   make lint       verilator --lint-only -Wall on every hw/rtl file
 #   make synth      yosys synth_xilinx (UltraScale+) -> $(BUILD)/synth/report.json
 #   make rtl-test RTL_TRACE=1   debug build: benches accept +trace (FST)
-#   make rtl-words  64 test words per plan (1x, 3x, 6x) against the golden model
+#   make rtl-words  RTL_WORDS (256) test words per plan (1x, 3x, 6x) against the golden model
 #   make rtl-sim    the simulator behind modtx run --backend rtl
+#   make rtl-netlist  yosys' gate netlists (4 x 4 mtx_pe_array, mtx_requant)
+#                   simulated by the RTL's own benches (part of make check-long)
 VERILATOR ?= verilator
 YOSYS     ?= yosys
 RTL_BUILD := $(BUILD)/rtl$(if $(RTL_TRACE),-trace)
@@ -21,13 +23,14 @@ RTL_VFLAGS = --cc --exe --build -O3 -j 2 -Wall --x-assign fast --x-initial fast 
 	-CFLAGS "-O1 -I$(CURDIR)/sim -I$(CURDIR)/host" -LDFLAGS "$(CURDIR)/$(RTL_BUILD)/ref_iops.o $(CURDIR)/$(RTL_BUILD)/iops.o -lm"
 
 # Bench NAME: sim/tb_NAME.cpp driving top module RTL_TOP_NAME.
-RTL_BENCHES := requant isqrt udiv argmax softmax rmsnorm pe_array linear engine layer word batch_io mem_arb
+RTL_BENCHES := requant isqrt udiv argmax softmax attention rmsnorm_rows pe_array linear engine layer word batch_io mem_arb top
 RTL_TOP_requant  := mtx_requant
 RTL_TOP_isqrt    := mtx_isqrt
 RTL_TOP_udiv     := mtx_udiv
 RTL_TOP_argmax   := mtx_argmax
 RTL_TOP_softmax  := mtx_softmax_row
-RTL_TOP_rmsnorm  := mtx_rmsnorm_row
+RTL_TOP_attention := mtx_attention
+RTL_TOP_rmsnorm_rows := mtx_rmsnorm
 RTL_TOP_pe_array := mtx_pe_array
 RTL_TOP_linear   := mtx_linear
 RTL_TOP_engine   := mtx_engine
@@ -35,6 +38,10 @@ RTL_LIBS_engine  := $(CURDIR)/$(BUILD)/libmodtx.a -lz
 RTL_DEPS_engine  := $(BUILD)/libmodtx.a $(RTL_BUILD)/img/image.bin
 RTL_ARGS_engine  := $(RTL_BUILD)/img/image.bin $(RTL_BUILD)/img/1.00x.plan $(RTL_BUILD)/img/3.00x.plan $(RTL_BUILD)/img/6.00x.plan
 RTL_TOP_batch_io := mtx_batch_io
+RTL_TOP_top      := mtx_top
+RTL_LIBS_top     := $(RTL_LIBS_engine)
+RTL_DEPS_top     := $(RTL_DEPS_engine)
+RTL_ARGS_top     := $(RTL_BUILD)/img/image.bin $(RTL_BUILD)/img/6.00x.plan
 RTL_TOP_mem_arb  := mtx_mem_arb
 RTL_TOP_layer    := mtx_layer_ctrl
 # Benches that run a real exported image: they link the golden model.
@@ -44,7 +51,10 @@ RTL_DEPS_layer   := $(BUILD)/libmodtx.a $(RTL_BUILD)/img/image.bin
 RTL_TOP_word     := mtx_word_ctrl
 RTL_LIBS_word    := $(RTL_LIBS_layer)
 RTL_DEPS_word    := $(RTL_DEPS_layer)
-RTL_ARGS_word    := $(RTL_BUILD)/img/image.bin $(RTL_BUILD)/img/6.00x.plan 16 $(RTL_BUILD)/img/3.00x.plan 4 $(RTL_BUILD)/img/1.00x.plan 2
+# tb_word runs in rtl-test as two processes side by side (1x; 3x and 6x),
+# 64 test words of each plan (about 100 s of CPU in all).
+RTL_ARGS_word    := $(RTL_BUILD)/img/image.bin $(RTL_BUILD)/img/3.00x.plan 64 $(RTL_BUILD)/img/6.00x.plan 64
+RTL_ARGS_word1   := $(RTL_BUILD)/img/image.bin $(RTL_BUILD)/img/1.00x.plan 64
 RTL_BENCH_BINS := $(foreach b,$(RTL_BENCHES),$(RTL_BUILD)/tb_$(b)/bench)
 # The simulator behind `modtx run --backend rtl`: host/device/backend_rtl.c
 # looks for it at $(BUILD)/rtl/rtl_run/sim, beside modtx.
@@ -61,9 +71,10 @@ lint:
 	    $(VERILATOR) --lint-only -Wall -y hw/rtl $(RTL_WAIVE) $$f || exit 1; \
 	done; echo "lint: $(words $(RTL_SRCS)) files clean"
 
-rtl-test: lint $(RTL_BENCH_BINS) $(RTL_TOP_BENCH) $(RTL_SIM)
-	@$(foreach b,$(RTL_BENCHES),$(RTL_BUILD)/tb_$(b)/bench $(RTL_ARGS_$(b)) || exit 1;)
-	@$(RTL_TOP_BENCH) $(RTL_BUILD)/img/image.bin $(RTL_BUILD)/img/6.00x.plan
+rtl-test: lint $(RTL_BENCH_BINS) $(RTL_SIM)
+	@$(RTL_BUILD)/tb_word/bench $(RTL_ARGS_word1) > $(RTL_BUILD)/tb_word1.log 2>&1 & pid=$$!; \
+	$(foreach b,$(RTL_BENCHES),$(RTL_BUILD)/tb_$(b)/bench $(RTL_ARGS_$(b)) || { wait $$pid; exit 1; };) \
+	wait $$pid; r=$$?; cat $(RTL_BUILD)/tb_word1.log; exit $$r
 	@$(BUILD)/modtx run --backend ref --image $(RTL_BUILD)/img/image.bin --plan $(RTL_BUILD)/img/3.00x.plan \
 	    $(RTL_RUN_WORDS) > $(RTL_BUILD)/run_ref.txt
 	@$(BUILD)/modtx run --backend rtl --image $(RTL_BUILD)/img/image.bin --plan $(RTL_BUILD)/img/3.00x.plan \
@@ -87,12 +98,35 @@ $(RTL_BUILD)/img/image.bin: $(BUILD)/modtx
 	@mkdir -p $(@D)
 	$(BUILD)/modtx export --model models/g2p-modular --out $(@D) --plans 1,3,6 > $(@D)/export.log
 
-# The long check: 64 test words of each of the 1x, 3x and 6x plans through
-# mtx_word_ctrl against the golden model (about 7 minutes; docs/rtl.md).
+# More words: RTL_WORDS test words of each of the 1x, 3x and 6x plans
+# through mtx_word_ctrl against the golden model, with the per-program
+# cycle and PE-use table (docs/rtl.md).
+RTL_WORDS ?= 256
 .PHONY: rtl-words
 rtl-words: $(RTL_BUILD)/tb_word/bench
-	$(RTL_BUILD)/tb_word/bench $(RTL_BUILD)/img/image.bin $(RTL_BUILD)/img/1.00x.plan 64 \
-	    $(RTL_BUILD)/img/3.00x.plan 64 $(RTL_BUILD)/img/6.00x.plan 64
+	$(RTL_BUILD)/tb_word/bench $(RTL_BUILD)/img/image.bin $(RTL_BUILD)/img/1.00x.plan $(RTL_WORDS) \
+	    $(RTL_BUILD)/img/3.00x.plan $(RTL_WORDS) $(RTL_BUILD)/img/6.00x.plan $(RTL_WORDS)
+
+# The long RTL check (part of make check-long): RTL_LONG_WORDS test words
+# of every plan of the shipped bank through `modtx run --backend rtl`
+# (batches of 64, the simulator behind the rtl backend) against the golden
+# model (--against ref); two plans at a time; one log per plan in
+# $(BUILD)/rtl-long. Hours of simulation at 2,000 words: docs/rtl.md.
+RTL_LONG_WORDS ?= 2000
+RTL_LONG_DIR   := $(BUILD)/rtl-long
+.PHONY: rtl-long
+ifeq ($(shell command -v $(VERILATOR) 2>/dev/null),)
+rtl-long:
+	@echo "rtl-long: skipped: verilator not found"
+else
+rtl-long: $(BUILD)/modtx $(RTL_SIM)
+	rm -rf $(RTL_LONG_DIR) && mkdir -p $(RTL_LONG_DIR)
+	$(BUILD)/modtx export --model models/g2p-modular --out $(RTL_LONG_DIR)/export > $(RTL_LONG_DIR).export.log
+	ls $(RTL_LONG_DIR)/export/*.plan | xargs -P 2 -I{} sh -c '$(BUILD)/modtx run --backend rtl \
+	    --image $(RTL_LONG_DIR)/export/image.bin --plan {} --split test --limit $(RTL_LONG_WORDS) --against ref \
+	    --verbose > {}.log 2>&1 || { echo "rtl-long: {}: see {}.log"; tail -3 {}.log; exit 255; }'
+	@for f in $(RTL_LONG_DIR)/export/*.plan.log; do echo "$$(basename $$f .log): $$(grep -h 'differ\|simulated' $$f | tr '\n' ' ')"; done
+endif
 
 # Words for the `modtx run --backend rtl` against ref check in rtl-test.
 RTL_RUN_WORDS := hello world modular transformer phoneme quixotic zebra strength
@@ -103,17 +137,6 @@ $(RTL_BUILD)/tb_%/bench: sim/tb_%.cpp sim/sim_util.h sim/mem_model.h sim/word_se
 	@mkdir -p $(@D)
 	$(RTL_VENV) $(VERILATOR) $(RTL_VFLAGS) $(if $(RTL_LIBS_$*),-LDFLAGS "$(RTL_LIBS_$*)") --top-module $(RTL_TOP_$*) -Mdir $(@D) -o bench \
 	    hw/rtl/$(RTL_TOP_$*).sv $(CURDIR)/sim/tb_$*.cpp > $(@D)/build.log 2>&1 || (tail -30 $(@D)/build.log; exit 1)
-
-# The draft whole engine (hw/rtl/draft/mtx_top.sv) over the stand-in word
-# controller of sim/stub, which has the batched controller's announced ports
-# (when that controller is on main: drop -y sim/stub and move the top into hw/rtl).
-RTL_TOP_BENCH := $(RTL_BUILD)/tb_top/bench
-$(RTL_TOP_BENCH): sim/tb_top.cpp sim/sim_util.h sim/mem_model.h sim/stub/mtx_word_ctrl.sv hw/rtl/draft/mtx_top.sv $(RTL_SRCS) $(RTL_WAIVE) $(BUILD)/libmodtx.a $(RTL_BUILD)/img/image.bin
-	@mkdir -p $(@D)
-	$(RTL_VENV) $(VERILATOR) --cc --exe --build -O3 -j 2 -Wall --x-assign fast --x-initial fast -y sim/stub -y hw/rtl $(RTL_WAIVE) \
-	    -CFLAGS "-O1 -I$(CURDIR)/sim -I$(CURDIR)/host" -LDFLAGS "$(CURDIR)/$(BUILD)/libmodtx.a -lz" \
-	    --top-module mtx_top -Mdir $(@D) -o bench hw/rtl/draft/mtx_top.sv $(CURDIR)/sim/tb_top.cpp \
-	    > $(@D)/build.log 2>&1 || (tail -30 $(@D)/build.log; exit 1)
 
 # The simulator behind `modtx run --backend rtl` (RTL_SIM, defined above).
 .PHONY: rtl-sim
@@ -130,7 +153,62 @@ $(BUILD)/rtl/rtl_run/sim: sim/rtl_run.cpp sim/sim_util.h sim/mem_model.h sim/wor
 	    --top-module mtx_word_ctrl -Mdir $(@D) -o sim hw/rtl/mtx_word_ctrl.sv $(CURDIR)/sim/rtl_run.cpp \
 	    > $(@D)/build.log 2>&1 || (tail -30 $(@D)/build.log; exit 1)
 
-SYNTH_TOPS ?= mtx_word_ctrl mtx_engine mtx_linear mtx_softmax_row mtx_rmsnorm_row mtx_requant mtx_argmax
+# The netlist guard: yosys 0.23 reads hw/rtl as `make synth` does
+# (read_verilog -sv, every file), synthesises a small configuration to generic
+# gates (synth -flatten; write_verilog -noattr maps the $_DFF_* cells to always
+# blocks) and the same checker that passes the RTL must pass the netlist. A
+# construct yosys reads differently from Verilator (a packed array of a
+# typedef read as 8 bits, say) then fails here instead of silently making
+# `make synth` describe another circuit. Benches: tb_pe_array at 4 x 4
+# (PE_ROWS / PE_COLS) against the RTL with -GROWS=4 -GCOLS=4 and against the
+# netlist; tb_requant against mtx_requant's netlist. Outputs in
+# $(BUILD)/rtl/netlist; times in docs/rtl.md.
+RTL_NL     := $(BUILD)/rtl/netlist
+RTL_NL_OBJS := $(RTL_BUILD)/ref_iops.o $(RTL_BUILD)/iops.o
+RTL_NL_V   = $(RTL_VENV) $(VERILATOR) --cc --exe --build -O3 -j 2 --x-assign fast --x-initial fast \
+	-LDFLAGS "$(CURDIR)/$(RTL_BUILD)/ref_iops.o $(CURDIR)/$(RTL_BUILD)/iops.o -lm"
+# The RTL's model as rtl-test builds it; the netlists' with the C++ at -O0
+# (tens of thousands of gate assignments: -O1 triples the compile time, and
+# the runs are short) and without Verilator's DFG optimiser, which in 5.006
+# miscompiles the requant netlist (bit 63 of the product comes out inverted;
+# yosys' own sat on the same netlist file, and Verilator -O0 or -fno-dfg,
+# give the right value). The netlist is yosys' code, not ours: its lint
+# warnings are not errors.
+RTL_NL_RTL   = $(RTL_NL_V) -Wall -y hw/rtl $(RTL_WAIVE) -CFLAGS "-O1 -I$(CURDIR)/sim -I$(CURDIR)/host"
+RTL_NL_GATES = $(RTL_NL_V) -fno-dfg -Wno-fatal -Wno-lint -Wno-style -MAKEFLAGS "OPT_FAST=-O0" \
+	-CFLAGS "-I$(CURDIR)/sim -I$(CURDIR)/host"
+RTL_NL_PE  := -CFLAGS "-DPE_ROWS=4 -DPE_COLS=4"
+.PHONY: rtl-netlist
+ifeq ($(and $(shell command -v $(YOSYS) 2>/dev/null),$(shell command -v $(VERILATOR) 2>/dev/null)),)
+rtl-netlist:
+	@echo "rtl-netlist: skipped: yosys or verilator not found"
+else
+rtl-netlist: $(RTL_NL)/pe_array_rtl/bench $(RTL_NL)/pe_array_gates/bench $(RTL_NL)/requant_gates/bench
+	$(RTL_NL)/pe_array_rtl/bench
+	$(RTL_NL)/pe_array_gates/bench
+	$(RTL_NL)/requant_gates/bench
+	@echo "rtl-netlist: the 4 x 4 mtx_pe_array and mtx_requant gate netlists pass the RTL's benches"
+endif
+# Gate netlists: NAME.v from top NAME with the chparam settings RTL_NL_SET_NAME.
+RTL_NL_SET_mtx_pe_array := chparam -set ROWS 4 -set COLS 4 mtx_pe_array;
+$(RTL_NL)/%.v: $(RTL_SRCS)
+	@mkdir -p $(@D)
+	$(YOSYS) -q -l $(@:.v=.log) -p "read_verilog -sv $(RTL_SRCS); $(RTL_NL_SET_$*) synth -flatten -top $*; write_verilog -noattr $@.tmp" > /dev/null
+	@mv $@.tmp $@
+$(RTL_NL)/pe_array_rtl/bench: sim/tb_pe_array.cpp sim/sim_util.h $(RTL_SRCS) $(RTL_WAIVE) $(RTL_NL_OBJS)
+	@mkdir -p $(@D)
+	$(RTL_NL_RTL) -GROWS=4 -GCOLS=4 $(RTL_NL_PE) --top-module mtx_pe_array -Mdir $(@D) -o bench \
+	    hw/rtl/mtx_pe_array.sv $(CURDIR)/sim/tb_pe_array.cpp > $(@D)/build.log 2>&1 || (tail -30 $(@D)/build.log; exit 1)
+$(RTL_NL)/pe_array_gates/bench: $(RTL_NL)/mtx_pe_array.v sim/tb_pe_array.cpp sim/sim_util.h $(RTL_NL_OBJS)
+	@mkdir -p $(@D)
+	$(RTL_NL_GATES) $(RTL_NL_PE) --top-module mtx_pe_array -Mdir $(@D) -o bench \
+	    $(CURDIR)/$< $(CURDIR)/sim/tb_pe_array.cpp > $(@D)/build.log 2>&1 || (tail -30 $(@D)/build.log; exit 1)
+$(RTL_NL)/requant_gates/bench: $(RTL_NL)/mtx_requant.v sim/tb_requant.cpp sim/sim_util.h $(RTL_NL_OBJS)
+	@mkdir -p $(@D)
+	$(RTL_NL_GATES) --top-module mtx_requant -Mdir $(@D) -o bench \
+	    $(CURDIR)/$< $(CURDIR)/sim/tb_requant.cpp > $(@D)/build.log 2>&1 || (tail -30 $(@D)/build.log; exit 1)
+
+SYNTH_TOPS ?= mtx_word_ctrl mtx_engine mtx_linear mtx_softmax_row mtx_rmsnorm mtx_requant mtx_argmax
 ifeq ($(shell command -v $(YOSYS) 2>/dev/null),)
 synth:
 	@echo "synth: skipped: yosys not found"

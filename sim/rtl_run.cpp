@@ -1,13 +1,14 @@
 // rtl_run - the simulator behind the rtl device backend
 // (host/device/backend_rtl.c): runs a batch of words through mtx_word_ctrl
-// under Verilator and writes the engine's output buffer.
+// (one start for the whole batch) under Verilator and writes the engine's
+// output buffer.
 //   sim IMAGE PLAN IN B OUT STATS
 // IMAGE and PLAN are the files the host validated (parsed again here with
 // format/image.h and format/plan.h: the RTL plan sequencer is not in this
 // loop yet); IN holds B words of MTX_IO_STRIDE little-endian int32 (layout.h
 // batch input); OUT receives B output records in the same layout. STATS
 // receives "cycles N", "busy_pe_cycles N" and "status S word W" (S the
-// engine status of the first refused word, 0 if none). The memory answers
+// engine status, 0 if none; W the first refused word, or -1). The memory answers
 // every beat after one cycle with no stalls (mem_model.h, which ends the
 // run with exit 3 on any beat outside the image). Exit 0 when the batch ran
 // (STATS says whether a word was refused), 2 on a usage or file error.
@@ -72,41 +73,51 @@ int main(int argc, char **argv)
     std::vector<uint8_t> out((size_t)B * MTX_IO_STRIDE * 4, 0);
     uint64_t cycles = 0, busy = 0;
     int status = 0, bad_word = -1;
-    for (int b = 0; b < B && !status; b++) {
+    for (int b = 0; b < B; b++) {
         const uint8_t *w = in_bytes.data() + (size_t)b * MTX_IO_STRIDE * 4;
-        int32_t S = (int32_t)mtx_le32(w);
+        m->len_we_i = 1;
+        m->len_word_i = b;
+        m->len_data_i = mtx_le32(w);
+        h.tick();
+        m->len_we_i = 0;
         for (int i = 0; i < MTX_MAX_POS; i++) {
             m->id_we_i = 1;
+            m->id_word_i = b;
             m->id_idx_i = i;
             m->id_data_i = mtx_le32(w + 4 * (1 + i));
             h.tick();
         }
         m->id_we_i = 0;
-        m->n_i = S < 0 || S > 127 ? 0 : S; // out of range either way: refused as MTX_ENG_INPUT
-        m->start_i = 1;
-        uint64_t c0 = h.cycle;
-        bool done = false;
-        while (!done) {
-            mem.present(m);
+    }
+    m->n_words_i = B;
+    m->start_i = 1;
+    uint64_t c0 = h.cycle;
+    bool done = false;
+    while (!done) {
+        mem.present(m);
+        m->eval();
+        mem.commit(m);
+        busy += m->pe_busy_o;
+        h.tick();
+        m->start_i = 0;
+        done = m->done_o;
+    }
+    cycles += h.cycle - c0;
+    if (m->err_o) {
+        status = m->err_o;
+        bad_word = m->err_word_o;
+    } else {
+        for (int b = 0; b < B; b++) {
+            uint8_t *o = out.data() + (size_t)b * MTX_IO_STRIDE * 4;
+            m->out_word_i = b;
             m->eval();
-            mem.commit(m);
-            busy += m->pe_busy_o;
-            h.tick();
-            m->start_i = 0;
-            done = m->done_o;
-        }
-        cycles += h.cycle - c0;
-        if (m->err_o) {
-            status = m->err_o;
-            bad_word = b;
-            break;
-        }
-        uint8_t *o = out.data() + (size_t)b * MTX_IO_STRIDE * 4;
-        mtx_put_le32(o, m->out_len_o);
-        for (int t = 0; t < (int)m->out_len_o; t++) {
-            m->out_idx_i = t;
-            m->eval();
-            mtx_put_le32(o + 4 * (1 + t), m->out_id_o);
+            int T = (int)m->out_len_o;
+            mtx_put_le32(o, (uint32_t)T);
+            for (int t = 0; t < T; t++) {
+                m->out_idx_i = t;
+                h.tick();
+                mtx_put_le32(o + 4 * (1 + t), m->out_id_o);
+            }
         }
     }
     FILE *f = std::fopen(argv[5], "wb");

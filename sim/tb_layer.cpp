@@ -140,6 +140,7 @@ int main(int argc, char **argv)
     uint64_t cyc[5] = {0}, busy[5] = {0}, runs[5] = {0};
     bool tbl = true;
     mtxsim::MemModel *mem = nullptr;
+    int tok = -1;  // HEAD's token (tok_v_o)
     // One program run; false on err_o or a hang of the port.
     auto run = [&](int prog, int layer, int step, int S, uint64_t w_off, uint64_t k_off) {
         h.m->start_i = 1;
@@ -150,7 +151,9 @@ int main(int argc, char **argv)
         h.m->c_i = C;
         h.m->heads_i = d.H;
         h.m->f_i = d.F;
-        h.m->n_i = S;
+        h.m->n_i = (prog == DEC || prog == HEAD) ? 1 : S;  // one word: one decoder row
+        h.m->ndec_i = plan.n_dec;
+        h.m->nseg_i = 1;
         h.m->eps_i = d.eps_q;
         h.m->w_off_i = w_off;
         h.m->k_off_i = k_off;
@@ -164,6 +167,11 @@ int main(int argc, char **argv)
             h.m->eval();
             mem->commit(h.m);
             b += h.m->pe_busy_o;
+            if (h.m->tok_v_o) {
+                if (h.m->tok_row_o != 0)
+                    h.fail("head: token for row %d of one", (int)h.m->tok_row_o);
+                tok = h.m->tok_o;
+            }
             h.tick();
             h.m->start_i = 0;
             done = h.m->done_o;
@@ -224,6 +232,12 @@ int main(int argc, char **argv)
         mtxsim::MemModel mm(rng.next(), lat, stall);
         mm.add("image", 0, bytes);
         mem = &mm;
+        h.m->seg_we_i = 1;  // the word is segment 0: rows 0 .. S-1
+        h.m->seg_idx_i = 0;
+        h.m->seg_st_i = 0;
+        h.m->seg_len_i = S;
+        h.tick();
+        h.m->seg_we_i = 0;
         for (int s = 0; s < S; s++)
             embed(emb, pos, w[s], s, s);
         for (int l = 0; l < plan.n_enc && !h.fails; l++) {
@@ -242,10 +256,11 @@ int main(int argc, char **argv)
                 compare(tr.dec[t][l], 1, "decoder", wi, S, l, t);
             }
             // the head: the golden model's token of this step (</s> after the last)
+            tok = -1;
             run(HEAD, 0, 0, S, lmh, dnorm);
             int want = t < T ? out[1 + t] : (int)d.eos;
-            if (!h.fails && (int)h.m->tok_o != want)
-                h.fail("word %zu step %d: head chose %d, golden %d", wi, t, (int)h.m->tok_o, want);
+            if (!h.fails && tok != want)
+                h.fail("word %zu step %d: head chose %d, golden %d", wi, t, tok, want);
             steps++;
         }
     }

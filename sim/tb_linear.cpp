@@ -3,7 +3,9 @@
 // the shipped models' layers (qkv 12 x 128 -> 384, wi 12 x 128 -> 512, wo
 // 12 x 512 -> 128) and ragged ones (tiles cut on both edges, one position,
 // one output, k = 16 and k = 2048, 56 positions: 8 words' encoder rows
-// as one qkv GEMM), seeded random int8, memory latency 1-9
+// as one qkv GEMM, n = 1 qkv and wo, weights streaming through the slot
+// ring, k short enough that a feed waits for the drain), seeded random
+// int8, memory latency 1-9
 // with request stalls and output back-pressure. Also: the busy-PE count is
 // n * nout * k exactly; with latency 1, no stall and no back-pressure the
 // cycle count equals the cycle model of docs/rtl.md; a bad configuration
@@ -22,41 +24,94 @@ struct Shape {
     int n, k, o, lat, stall;
 };
 
-// docs/rtl.md cycle model for memory latency L, no stalls, no back-pressure:
-// the loader's loads in tile order (a row tile's activations, then its
-// column tiles' weights into alternating buffers), each starting when the
-// previous load is over and its buffer has been fed; each tile's feed
-// starts when its activations and weights are loaded and the previous tile
-// has drained. Cycle 0 is the start; times are the cycles things happen in.
+// docs/rtl.md cycle model for memory latency L, no stalls, no back-pressure.
+// Loads in tile order: a row tile's activations (into buffer rt mod 2), then
+// its column tiles' weights (load w into slot w mod NS), or, when every
+// column tile fits the NS slots, weights only for the first row tile. A load
+// set up in cycle s requests its B beats in cycles s+1 .. s+B and is
+// complete (visible) in cycle s+B+L+1. It sets up no earlier than the
+// previous load's last request (s' >= s+B); an activation load, and a
+// weight load after one, once everything before it is complete; a weight
+// load once the load two back is complete, and, streaming, once tile w-NS
+// has been fed; an activation load once its buffer's previous row tile has
+// been fed. Tile j feeds in the cycle after the previous tile's last feed
+// when its operands are visible by then, else from the cycle after they
+// are; its last element waits for the previous tile's last drain cycle;
+// its drain gives nr rows from ROWS + COLS + 1 cycles after its last feed.
+// Cycle 0 is the start; times are the cycles things happen in.
 static uint64_t model_cycles(int n, int k, int o, int L)
 {
     const uint64_t kw = (uint64_t)k / 16;
-    uint64_t ld_free = 1;            // first cycle the loader may start a load
-    uint64_t a_free = 1;             // activations fed (visible) from this cycle
-    uint64_t w_free[2] = {1, 1};     // weight buffer fed (visible) from this cycle
-    uint64_t cp_free = 1;            // compute side back in Wait from this cycle
-    int buf = 0;
-    for (int r0 = 0; r0 < n; r0 += R) {
-        uint64_t nr = n - r0 < R ? n - r0 : R;
-        uint64_t s = ld_free > a_free ? ld_free : a_free;
-        uint64_t a_full = s + nr * kw + L + 2; // set-up, beats, last response, hand-over
-        ld_free = a_full;
-        for (int o0 = 0; o0 < o; o0 += C, buf ^= 1) {
-            uint64_t nc = o - o0 < C ? o - o0 : C;
-            s = ld_free > w_free[buf] ? ld_free : w_free[buf];
-            uint64_t w_full = s + nc * kw + L + 2;
-            ld_free = w_full;
-            uint64_t c = cp_free;                   // the Wait cycle that sees both loaded
-            c = c > a_full ? c : a_full;
-            c = c > w_full ? c : w_full;
-            uint64_t feed_end = c + (uint64_t)k;
-            w_free[buf] = feed_end + 1;
-            if (o0 + C >= o)
-                a_free = feed_end + 1;
-            cp_free = feed_end + R + C + nr + 1;    // settle, drain, back in Wait
+    int sl = 0;
+    while ((1ull << sl) < kw)
+        sl++;
+    const uint64_t ns = (2ull * 2048 / 16) >> sl; // 2 * KMAX/16 beats a weight bank
+    const int nct = (o + C - 1) / C, nrt = (n + R - 1) / R;
+    const bool res = (uint64_t)nct <= ns;
+    struct Load {
+        bool isa;
+        int rt, w;
+        uint64_t beats, s, vis;
+    };
+    std::vector<Load> ld;
+    std::vector<size_t> act_ld(nrt), w_ld;
+    for (int rt = 0; rt < nrt; rt++) {
+        uint64_t nr = n - rt * R < R ? n - rt * R : R;
+        act_ld[rt] = ld.size();
+        ld.push_back({true, rt, -1, nr * kw, 0, 0});
+        if (res && rt > 0)
+            continue;
+        for (int c = 0; c < nct; c++) {
+            uint64_t nc = o - c * C < C ? o - c * C : C;
+            w_ld.push_back(ld.size());
+            ld.push_back({false, rt, (int)w_ld.size() - 1, nc * kw, 0, 0});
         }
     }
-    return cp_free;
+    std::vector<uint64_t> fl((size_t)nrt * nct); // last feed cycle of each tile
+    size_t m = 0;                                // next load to set up
+    auto sched = [&](size_t upto) {
+        for (; m <= upto; m++) {
+            Load &x = ld[m];
+            uint64_t s = 1;
+            auto at_least = [&s](uint64_t t) { s = t > s ? t : s; };
+            if (m > 0)
+                at_least(ld[m - 1].s + ld[m - 1].beats);
+            if (x.isa || (m > 0 && ld[m - 1].isa)) {
+                if (m > 0)
+                    at_least(ld[m - 1].vis);
+            } else if (m > 1) {
+                at_least(ld[m - 2].vis);
+            }
+            if (x.isa && x.rt >= 2)
+                at_least(fl[(size_t)(x.rt - 2) * nct + nct - 1] + 1);
+            if (!x.isa && !res && (uint64_t)x.w >= ns)
+                at_least(fl[x.w - ns] + 1);
+            x.s = s;
+            x.vis = s + x.beats + L + 1;
+        }
+    };
+    uint64_t prev_fl = 0, prev_d = 0;
+    for (int rt = 0; rt < nrt; rt++) {
+        uint64_t nr = n - rt * R < R ? n - rt * R : R;
+        for (int c = 0; c < nct; c++) {
+            size_t j = (size_t)rt * nct + c;
+            size_t wl = w_ld[res ? c : j];
+            sched(act_ld[rt] > wl ? act_ld[rt] : wl);
+            uint64_t ready = ld[act_ld[rt]].vis > ld[wl].vis ? ld[act_ld[rt]].vis : ld[wl].vis;
+            uint64_t f;
+            if (j == 0)
+                f = (ready > 1 ? ready : 1) + 1;
+            else
+                f = ready <= prev_fl ? prev_fl + 1 : ready + 1;
+            uint64_t last = f + (uint64_t)k - 1;
+            if (j > 0 && prev_d > last)
+                last = prev_d; // the last element waits for the previous drain
+            fl[j] = last;
+            prev_fl = last;
+            prev_d = last + R + C + nr; // last drain cycle
+        }
+    }
+    return prev_d + 1;
 }
 
 int main(int argc, char **argv)
@@ -66,7 +121,9 @@ int main(int argc, char **argv)
     const Shape shapes[] = {{12, 128, 384, 1, 0}, {12, 128, 512, 4, 10}, {12, 512, 128, 1, 0},
                             {1, 16, 1, 1, 0},     {17, 48, 33, 3, 30},   {64, 128, 40, 9, 20},
                             {5, 2048, 20, 2, 5},  {16, 16, 16, 1, 0},    {33, 160, 17, 1, 0},
-                            {56, 128, 384, 1, 0}};
+                            {56, 128, 384, 1, 0}, {40, 1024, 80, 1, 0},   {20, 2048, 48, 1, 0},
+                            {33, 16, 300, 1, 0},  {17, 64, 1040, 2, 5},   {64, 32, 100, 1, 0},
+                            {1, 128, 384, 1, 0},  {1, 512, 128, 1, 0}};
     h.reset();
     for (const Shape &s : shapes) {
         std::vector<int8_t> a((size_t)s.n * s.k), w((size_t)s.o * s.k);
@@ -150,5 +207,5 @@ int main(int argc, char **argv)
             h.fail("bad configuration %d not refused", i);
         h.tick();
     }
-    return h.finish("10 layer shapes, 5 refused configurations");
+    return h.finish("17 layer shapes, 5 refused configurations");
 }

@@ -1,13 +1,16 @@
-// tb_word - mtx_word_ctrl transcribes whole words with a real plan over a
-// real exported image (modtx export): embeddings, encoder, memory, cross
-// K/V, the decoder loop with the head's argmax, stop at </s> or Pt. The
-// output ids and length must equal the golden model's (mtx_golden_run,
-// linked from libmodtx.a) for every word. The image sits in mem_model.h at
-// address 0 (every beat checked inside it), memory latency 1-6 and request
-// stalls 0-30 % varied per word. Also: a word longer than Ps, an id >= Vs
-// and an empty word end with MTX_ENG_INPUT and no memory access. Words: the
-// test split of CMUdict (base words in file order, index % 20 in {17, 18}).
-// Prints cycles per word, per decoding step and PE utilisation.
+// tb_word - mtx_word_ctrl transcribes batches of words with a real plan
+// over a real exported image (modtx export): embeddings, encoder over a
+// group's rows, memory, cross K/V, the step-synchronous decoder loop with
+// the head's argmax, stop at </s> or Pt. The output ids and length must
+// equal the golden model's (mtx_golden_run, linked from libmodtx.a) for
+// every word. Batches of 64, 5, 1, 23, 64, 37 words in turn; the image sits
+// in mem_model.h at address 0 (every beat checked inside it), memory latency
+// 1-6 and request stalls 0-30 % varied per batch. Also: batches with a word
+// longer than Ps, an id >= Vs, a negative id or S, an empty word end with
+// MTX_ENG_INPUT naming the word, 0 or 65 words with MTX_ENG_BATCH, all with
+// no memory access. Words: the test split of CMUdict (base words in file
+// order, index % 20 in {17, 18}). Prints cycles per word and, per program
+// (ENC, DEC, CKV, MEM, HEAD), calls, rows, cycles and PE utilisation.
 //   bench IMAGE PLAN WORDS [PLAN WORDS]...   (dictionary: $MTX_CMUDICT or Debian's)
 #include "Vmtx_word_ctrl.h"
 #include "mem_model.h"
@@ -20,6 +23,7 @@ extern "C" {
 #include "format/plan.h"
 }
 
+#include <algorithm>
 #include <fstream>
 #include <string>
 #include <vector>
@@ -117,91 +121,148 @@ template <class H> static int run_plan(H &h, const char *image, const char *plan
     mtxsim::word_setup(h, im, plan);
     std::vector<uint8_t> bytes(img_data, img_data + img_bytes);
 
-    // Runs one word (ids as given, length S); returns the cycles it took.
-    auto run_word = [&](const std::vector<int32_t> &ids, int S, mtxsim::MemModel &mem, uint64_t *busy) {
-        for (size_t i = 0; i < ids.size() && i < 64; i++) {
-            m->id_we_i = 1;
-            m->id_idx_i = (int)i;
-            m->id_data_i = (uint32_t)ids[i];
+    // Per-program cycles and busy PE-cycles, attributed by the perf port.
+    struct Acc {
+        uint64_t cycles = 0, busy = 0, calls = 0, rows = 0;
+    } prog[5];
+    // Runs one batch (words as given, lengths S); returns the cycles it took.
+    auto run_batch = [&](const std::vector<std::vector<int32_t>> &ws, const std::vector<int> &S, int nw,
+                         mtxsim::MemModel &mem, uint64_t *busy) {
+        for (size_t b = 0; b < ws.size(); b++) {
+            m->len_we_i = 1;
+            m->len_word_i = (int)b;
+            m->len_data_i = (uint32_t)S[b];
             h.tick();
+            m->len_we_i = 0;
+            for (size_t i = 0; i < ws[b].size() && i < 64; i++) {
+                m->id_we_i = 1;
+                m->id_word_i = (int)b;
+                m->id_idx_i = (int)i;
+                m->id_data_i = (uint32_t)ws[b][i];
+                h.tick();
+            }
+            m->id_we_i = 0;
         }
-        m->id_we_i = 0;
-        m->n_i = S;
+        m->n_words_i = nw;
         m->start_i = 1;
         uint64_t c0 = h.cycle;
-        bool done = false;
+        bool done = false, was_run = false;
         while (!done) {
             mem.present(m);
             m->eval();
             mem.commit(m);
             *busy += m->pe_busy_o;
+            if (m->perf_run_o && m->perf_prog_o < 5) {
+                Acc &a = prog[m->perf_prog_o];
+                a.cycles++;
+                a.busy += m->pe_busy_o;
+                if (!was_run) {
+                    a.calls++;
+                    a.rows += m->perf_rows_o;
+                }
+            }
+            was_run = m->perf_run_o;
             h.tick();
             m->start_i = 0;
             done = m->done_o;
         }
         return h.cycle - c0;
     };
+    auto read_out = [&](int b, int t) {
+        m->out_word_i = b;
+        m->out_idx_i = t;
+        h.tick();
+        return (int)m->out_id_o;
+    };
 
-    uint64_t cycles = 0, busy = 0, steps = 0, longest = 0;
-    for (size_t wi = 0; wi < words.size(); wi++) {
-        const auto &w = words[wi];
-        const int S = (int)w.size();
-        std::vector<int32_t> in(MTX_IO_STRIDE, 0), out(MTX_IO_STRIDE, 0);
-        in[0] = S;
-        for (int s = 0; s < S; s++)
-            in[1 + s] = w[s];
-        if (mtx_golden_run(&im, &plan, in.data(), 1, out.data(), nullptr)) {
+    // Batches of varied sizes, so groups form differently (the engine fills a
+    // group up to 64 rows and the words its KV caches hold).
+    static const int sizes[] = {64, 5, 1, 23, 64, 37};
+    uint64_t cycles = 0, busy = 0, steps = 0;
+    size_t wi = 0, nb = 0;
+    while (wi < words.size()) {
+        size_t B = std::min(words.size() - wi, (size_t)sizes[nb % 6]);
+        std::vector<std::vector<int32_t>> ws(words.begin() + (long)wi, words.begin() + (long)(wi + B));
+        std::vector<int> S;
+        std::vector<int32_t> in(B * MTX_IO_STRIDE, 0), out(B * MTX_IO_STRIDE, 0);
+        for (size_t b = 0; b < B; b++) {
+            S.push_back((int)ws[b].size());
+            in[b * MTX_IO_STRIDE] = S[b];
+            for (int s = 0; s < S[b]; s++)
+                in[b * MTX_IO_STRIDE + 1 + s] = ws[b][s];
+        }
+        if (mtx_golden_run(&im, &plan, in.data(), (uint32_t)B, out.data(), nullptr)) {
             std::fprintf(stderr, "tb_word: golden: %s\n", mtx_last_error());
             return -1;
         }
-        mtxsim::MemModel mem(rng.next(), 1 + (int)(wi % 6), (int)(wi % 3) * 15);
+        mtxsim::MemModel mem(rng.next(), 1 + (int)(nb % 6), (int)(nb % 3) * 15);
         mem.add("image", 0, bytes);
-        uint64_t c = run_word(w, S, mem, &busy);
-        cycles += c;
-        longest = c > longest ? c : longest;
-        int T = out[0];
-        steps += T < (int)d.Pt ? T + 1 : T;
+        cycles += run_batch(ws, S, (int)B, mem, &busy);
         if (m->err_o)
-            h.fail("word %zu: error %d", wi, (int)m->err_o);
+            h.fail("batch %zu: error %d", nb, (int)m->err_o);
         if (!mem.idle())
-            h.fail("word %zu: responses outstanding after done", wi);
-        bool same = (int)m->out_len_o == T;
-        for (int t = 0; same && t < T; t++) {
-            m->out_idx_i = t;
+            h.fail("batch %zu: responses outstanding after done", nb);
+        for (size_t b = 0; b < B; b++) {
+            const int32_t *o = &out[b * MTX_IO_STRIDE];
+            int T = o[0];
+            steps += T < (int)d.Pt ? T + 1 : T;
+            m->out_word_i = (int)b;
             m->eval();
-            same = (int)m->out_id_o == out[1 + t];
-        }
-        if (!same) {
-            std::string g, r;
-            for (int t = 0; t < T; t++)
-                g += " " + std::to_string(out[1 + t]);
-            for (int t = 0; t < (int)m->out_len_o; t++) {
-                m->out_idx_i = t;
-                m->eval();
-                r += " " + std::to_string((int)m->out_id_o);
+            int len = (int)m->out_len_o;
+            bool same = len == T;
+            for (int t = 0; same && t < T; t++)
+                same = read_out((int)b, t) == o[1 + t];
+            if (!same) {
+                std::string g, r;
+                for (int t = 0; t < T; t++)
+                    g += " " + std::to_string(o[1 + t]);
+                for (int t = 0; t < len; t++)
+                    r += " " + std::to_string(read_out((int)b, t));
+                h.fail("word %zu (S %d, batch %zu of %zu words): rtl [%s ] golden [%s ]", wi + b, S[b], nb, B,
+                       r.c_str(), g.c_str());
             }
-            h.fail("word %zu (S %d): rtl [%s ] golden [%s ]", wi, S, r.c_str(), g.c_str());
         }
+        wi += B;
+        nb++;
     }
-    // Hostile words: refused before any memory access (no buffers: any beat fails the bench).
-    std::vector<int32_t> bad_id = {3, 4, (int32_t)d.Vs}, neg_id = {3, -1};
-    struct Bad {
-        std::vector<int32_t> ids;
-        int S;
-    } bad[] = {{bad_id, 3}, {neg_id, 2}, {{3}, 0}, {{3}, (int)d.Ps + 1}};
-    for (auto &b : bad) {
-        mtxsim::MemModel none(1, 1, 0);
-        uint64_t unused = 0;
-        run_word(b.ids, b.S, none, &unused);
-        if (m->err_o != MTX_ENG_INPUT)
-            h.fail("hostile word (S %d): error %d, want MTX_ENG_INPUT", b.S, (int)m->err_o);
+    // Hostile batches: refused before any memory access (no buffers: any beat
+    // fails the bench), with the status and, for a bad word, its index.
+    {
+        std::vector<int32_t> ok = {3, 4, 5}, bad_id = {3, 4, (int32_t)d.Vs}, neg_id = {3, -1};
+        struct Bad {
+            std::vector<std::vector<int32_t>> ws;
+            std::vector<int> S;
+            int nw, status, word;
+        } bad[] = {
+            {{ok, ok, bad_id, ok}, {3, 3, 3, 3}, 4, MTX_ENG_INPUT, 2},
+            {{ok, neg_id}, {3, 2}, 2, MTX_ENG_INPUT, 1},
+            {{ok, {3}}, {3, 0}, 2, MTX_ENG_INPUT, 1},
+            {{{3}}, {(int)d.Ps + 1}, 1, MTX_ENG_INPUT, 0},
+            {{{3}}, {-1}, 1, MTX_ENG_INPUT, 0},
+            {{{3}}, {1}, 0, MTX_ENG_BATCH, -1},
+            {{{3}}, {1}, MTX_MAX_BATCH + 1, MTX_ENG_BATCH, -1},
+        };
+        for (auto &b : bad) {
+            mtxsim::MemModel none(1, 1, 0);
+            uint64_t unused = 0;
+            run_batch(b.ws, b.S, b.nw, none, &unused);
+            if (m->err_o != b.status || (b.word >= 0 && (int)m->err_word_o != b.word))
+                h.fail("hostile batch of %d words: error %d word %d, want %d word %d", b.nw, (int)m->err_o,
+                       (int)m->err_word_o, b.status, b.word);
+        }
     }
     free(img_data);
     free(plan_data);
-    std::printf("tb_word: %s: %zu words, %llu decoding steps, %llu cycles (%.0f per word, longest %llu; %.0f per "
-                "step), PE use %.1f%%\n",
-                plan_path, words.size(), (unsigned long long)steps, (unsigned long long)cycles,
-                (double)cycles / (double)words.size(), (unsigned long long)longest,
-                (double)cycles / (double)steps, 100.0 * (double)busy / (256.0 * (double)cycles));
+    std::printf("tb_word: %s: %zu words in %zu batches, %llu decoding steps, %llu cycles (%.0f per word), PE use "
+                "%.1f%%\n",
+                plan_path, words.size(), nb, (unsigned long long)steps, (unsigned long long)cycles,
+                (double)cycles / (double)words.size(), 100.0 * (double)busy / (256.0 * (double)cycles));
+    static const char *names[5] = {"ENC", "DEC", "CKV", "MEM", "HEAD"};
+    for (int p = 0; p < 5; p++)
+        if (prog[p].calls)
+            std::printf("tb_word:   %-4s %6llu calls, %5.1f rows each, %9.0f cycles each, PE use %5.1f%%\n", names[p],
+                        (unsigned long long)prog[p].calls, (double)prog[p].rows / (double)prog[p].calls,
+                        (double)prog[p].cycles / (double)prog[p].calls,
+                        100.0 * (double)prog[p].busy / (256.0 * (double)prog[p].cycles));
     return (int)words.size();
 }

@@ -1,63 +1,45 @@
-// mtx_argmax - the smallest index holding the largest value of a stream
-// (docs/engine.md: the greedy decoder's rule). start_i clears; each valid_i
-// element is compared with the best so far (strictly greater replaces it, so
-// the first of equal maxima stays). idx_o / max_o are current after the
-// cycle that takes the last element.
+// mtx_argmax - for each of up to ROWS rows, the smallest index holding the
+// largest value of that row's stream (docs/engine.md: the greedy decoder's
+// rule), with the rows' elements interleaved in any order that keeps each
+// row's own elements in index order (a GEMM's column tiles give row 0's
+// channels 0..15, row 1's 0..15, ..., then row 0's 16..31, ...). Each
+// valid_i element (row_i, idx_i, v_i) replaces the row's best when first_i
+// (the row's first element) or when strictly greater, so the first of equal
+// maxima stays. idx_o / max_o read row rd_row_i, current after the cycle
+// that takes the row's last element. No reset: first_i starts each row.
 `default_nettype none
 
 module mtx_argmax #(
-  parameter int unsigned W  = 64,
-  parameter int unsigned IW = 8
+  parameter int unsigned W    = 64,
+  parameter int unsigned IW   = 8,
+  parameter int unsigned ROWS = 64,
+  parameter int unsigned RW   = 6
 ) (
-  input  logic                clk_i,
-  input  logic                rst_ni,
-  input  logic                start_i,
-  input  logic                valid_i,
-  input  logic signed [W-1:0] v_i,
+  input  logic                 clk_i,
+  input  logic                 valid_i,
+  input  logic                 first_i,
+  input  logic        [RW-1:0] row_i,
+  input  logic        [IW-1:0] idx_i,
+  input  logic signed [W-1:0]  v_i,
+  input  logic        [RW-1:0] rd_row_i,
   output logic        [IW-1:0] idx_o,
-  output logic signed [W-1:0] max_o
+  output logic signed [W-1:0]  max_o
 );
 
-  logic                any_q, any_d;
-  logic        [IW-1:0] cnt_q, cnt_d;
-  logic        [IW-1:0] idx_q, idx_d;
-  logic signed [W-1:0] max_q, max_d;
+  logic signed [W-1:0] max_q [ROWS];
+  logic        [IW-1:0] idx_q [ROWS];
+  logic signed [W-1:0] cur;
 
-  always_comb begin
-    any_d = any_q;
-    cnt_d = cnt_q;
-    idx_d = idx_q;
-    max_d = max_q;
-    if (start_i) begin
-      any_d = 1'b0;
-      cnt_d = '0;
-      idx_d = '0;
-      max_d = '0;
-    end else if (valid_i) begin
-      cnt_d = cnt_q + IW'(1);
-      any_d = 1'b1;
-      if (!any_q || v_i > max_q) begin
-        idx_d = cnt_q;
-        max_d = v_i;
-      end
+  assign cur = max_q[row_i];
+
+  always_ff @(posedge clk_i) begin
+    if (valid_i && (first_i || v_i > cur)) begin
+      max_q[row_i] <= v_i;
+      idx_q[row_i] <= idx_i;
     end
   end
 
-  always_ff @(posedge clk_i or negedge rst_ni) begin
-    if (!rst_ni) begin
-      any_q <= 1'b0;
-      cnt_q <= '0;
-      idx_q <= '0;
-      max_q <= '0;
-    end else begin
-      any_q <= any_d;
-      cnt_q <= cnt_d;
-      idx_q <= idx_d;
-      max_q <= max_d;
-    end
-  end
-
-  assign idx_o = idx_q;
-  assign max_o = max_q;
+  assign idx_o = idx_q[rd_row_i];
+  assign max_o = max_q[rd_row_i];
 
 endmodule

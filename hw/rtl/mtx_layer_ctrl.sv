@@ -1,35 +1,46 @@
 // mtx_layer_ctrl - executes one layer descriptor of docs/engine.md with the
-// residual stream x kept on chip, by program (prog_i):
-//   ENC  encoder layer over S positions x (S, C):
+// residual stream x kept on chip, by program (prog_i), over n_i rows that
+// belong to one or more words of a batch:
+//   ENC  encoder layer over the n_i rows of nseg_i words (segment table:
+//        word g spans rows seg_st .. seg_st + seg_len - 1):
 //        a = norm(x, n1); q, k, v = qkv(a); att = attention(q, k, v; sm, att)
+//        with each word's queries over its own keys only;
 //        x = res(x + o(att)); a2 = norm(x, n2); x = res(x + wo(relu-q8(wi(a2))))
-//   DEC  decoder layer layer_i at step step_i over x row 0: self-attention
-//        over the KV cache rows 0..step (k, v of this step stored first),
-//        cross-attention over K2, V2 (S rows), then the FFN
-//   CKV  K2, V2 of decoder layer layer_i = ckv(mem), once per word
-//   MEM  mem = norm(x[s], record at k_off) for s < S (the final encoder norm)
-//   HEAD h = norm(x row 0, record at k_off: DEC_NORM); logits = rshr(lm_head
-//        (w_off) . h * m_lm, s_lm) (record at k2_off: LM_REQ, raw int64);
-//        tok_o = the smallest id >= 2 with the largest logit (mtx_argmax)
+//   DEC  decoder layer layer_i at step step_i, one row per word (n_i words):
+//        row g's self-attention over its KV cache slot (g * ndec_i +
+//        layer_i), positions 0..step (k, v of this step stored first), its
+//        cross-attention over its segment of K2, V2, then the FFN
+//   CKV  K2, V2 of decoder layer layer_i = ckv(mem) over the n_i rows
+//   MEM  mem = norm(x[s], record at k_off) for s < n_i (the final encoder norm)
+//   HEAD h = norm(x rows, record at k_off: DEC_NORM); per row g: logits =
+//        rshr(lm_head (w_off) . h_g * m_lm, s_lm) (record at k2_off: LM_REQ,
+//        raw int64); tok_o = the smallest id >= 2 with the largest logit
+//        (mtx_argmax), with tok_v_o and tok_row_o = g
 // A start reads the descriptor's constants (every requant record, k_off)
 // into a record RAM and, with tbl_load_i, the image's EXP2 section into the
 // softmax table; the weights stream from the image through mtx_linear. Each
 // program is a fixed list of ops (op_* below) of three kinds: NORM (one
-// mtx_rmsnorm_row pass per row, into A or M), GEMM (mtx_linear, its result
-// rows queued in mtx_row_fifo and requantised one channel a cycle by
-// mtx_requant, into Q / caches, H or x) and ATT (mtx_attention, into A). mtx_linear reads its activations
+// mtx_rmsnorm start over all rows, into A or M), GEMM (mtx_linear, its result
+// rows queued in mtx_row_fifo; q8 / ReLU-q8 requantised a row of 16 channels
+// a cycle into Q / caches / H, RES and RAW one channel a cycle into x or
+// mtx_argmax) and ATT (mtx_attention per word or row, into A). mtx_linear reads its activations
 // from A, H or M through the same port as the weights: addresses with bit
 // 63 set are answered from the buffer (bits 41:40 select it) one cycle
 // later, the rest go out on the memory port.
 // On-chip buffers (beats of 16 bytes): A (S, C) int8 for norm outputs and
 // att; M (S, C) int8, the memory; Q head-major ((h, t) rows of hs bytes);
-// KC, VC the self-attention KV cache, (layer, h, position) rows of hs bytes
-// with 64 positions a head (the encoder uses slot 0 as its k, v); K2, V2 the
-// same for cross-attention; H (S, F) int8; x (S, C) int32, written and read
-// through the x_* port while idle.
-// Checked at start (err_o with done_o, no memory access): S in [1, 64],
+// KC, VC the self-attention KV cache, (slot, h, position) rows of hs bytes
+// with 64 positions a head, slot = word * ndec + layer (the encoder uses the
+// first rows as its k, v: (h, row) at h * n + row); K2, V2 (layer, h, row)
+// for cross-attention, the rows of every word of the batch; H (n, F) int8;
+// x (n, C) int32, written and read through the x_* port while idle.
+// KC, VC hold per word n_dec x H x 64 rows of hs bytes (24,576 beats in
+// all: the caller keeps n_i x ndec_i x 4C within them).
+// Checked at start (err_o with done_o, no memory access): n_i in [1, 64],
 // C, F multiples of 16 within the maxima, H in [1, 8], hs = C / H a
-// multiple of 16 and at most 128, layer_i < 12, HEAD: Vt in [3, 256].
+// multiple of 16 and at most 128, layer_i < 12, HEAD: Vt in [3, 256];
+// ENC: nseg_i in [1, n_i]; DEC: layer_i < ndec_i and n_i x ndec_i x 4C
+// <= 24,576 (the caches).
 `default_nettype none
 
 module mtx_layer_ctrl (
@@ -43,7 +54,14 @@ module mtx_layer_ctrl (
   input  logic [9:0]   c_i,          // C
   input  logic [3:0]   heads_i,      // H
   input  logic [11:0]  f_i,          // F
-  input  logic [6:0]   n_i,          // S positions
+  input  logic [6:0]   n_i,          // rows: ENC, MEM, CKV the batch's positions; DEC, HEAD its words
+  input  logic [3:0]   ndec_i,       // DEC: decoder layers of the plan (KV cache slots per word)
+  input  logic [6:0]   nseg_i,       // ENC: words in the batch (segments of the n_i rows)
+  // segment table, written while idle: word g's rows start at st and span len
+  input  logic         seg_we_i,
+  input  logic [5:0]   seg_idx_i,
+  input  logic [5:0]   seg_st_i,
+  input  logic [6:0]   seg_len_i,
   input  logic [31:0]  eps_i,        // image eps_q
   input  logic [63:0]  w_off_i,      // descriptor weights
   input  logic [63:0]  k_off_i,      // descriptor constants
@@ -54,7 +72,9 @@ module mtx_layer_ctrl (
   output logic         done_o,
   output logic         err_o,
   output logic [8:0]   pe_busy_o,
-  output logic [7:0]   tok_o,        // HEAD: the chosen id
+  output logic [7:0]   tok_o,        // HEAD: the chosen id of row tok_row_o, valid with tok_v_o
+  output logic         tok_v_o,
+  output logic [5:0]   tok_row_o,
   // memory read port (16-byte beats, responses in order)
   output logic         mem_req_valid_o,
   input  logic         mem_req_ready_i,
@@ -104,7 +124,7 @@ module mtx_layer_ctrl (
 
   typedef enum logic [4:0] {
     Idle, HsDiv, LdK, LdK2, LdE, CopyE, Scal, Dispatch, Fetch, FetchW,
-    NStart, NX, NWait, GStart, GRun, AStart, AWait
+    NStart, NX, GStart, GRun, HTok, AStart, AWait
   } state_e;
 
   state_e state_q, state_d;
@@ -119,14 +139,16 @@ module mtx_layer_ctrl (
   logic [63:0] k2_q, k2_d;
   logic [8:0]  vt_q, vt_d;
   logic [5:0]  step_q, step_d;
-  logic [12:0] lrow_q, lrow_d;      // first cache row of layer_i: layer * H * 64
+  logic [14:0] lrow_q, lrow_d;      // first K2 / V2 row of layer_i: layer * H * 64
+  logic [3:0]  nd_q, nd_d;          // DEC: cache slots per word (the plan's decoder layers)
+  logic [6:0]  ns_q, ns_d;          // ENC: segments
+  logic [6:0]  g_q, g_d;            // ATT: segment (ENC) or row (DEC); HEAD: row of the GEMM
   logic [3:0]  hsw_q, hsw_d;        // hs / 16
   logic [9:0]  hacc_q, hacc_d;
   logic [3:0]  pc_q, pc_d;          // micro-program counter
-  logic [6:0]  t_q, t_d;            // position of the current NORM pass
-  logic [9:0]  xi_q, xi_d;          // NORM: x words issued
+  logic [15:0] xi_q, xi_d;          // NORM: x words issued (rows back to back)
   logic [13:0] mi_q, mi_d;          // NORM: m words issued
-  logic [9:0]  oc_q, oc_d;          // NORM: a bytes received
+  logic [15:0] oc_q, oc_d;          // NORM: a bytes received
   logic [8:0]  ci_q, ci_d;          // CopyE / Scal counter
   logic [5:0]  rs_q, rs_d;          // record shift of the current op
   logic signed [31:0] msm_q, msm_d, matt_q, matt_d;
@@ -154,7 +176,10 @@ module mtx_layer_ctrl (
     cfg_bad = (n_i == 7'd0) || (n_i > 7'd64) || (c_i == 10'd0) || (c_i[3:0] != 4'd0) ||
               (f_i == 12'd0) || (f_i[3:0] != 4'd0) || (heads_i == 4'd0) || (heads_i > 4'd8) ||
               (layer_i > 4'd11) ||
-              (prog_i == ProgHead && (vt_i < 9'd3 || vt_i > 9'd256));
+              (prog_i == ProgHead && (vt_i < 9'd3 || vt_i > 9'd256)) ||
+              (prog_i == ProgEnc && (nseg_i == 7'd0 || nseg_i > n_i)) ||
+              (prog_i == ProgDec && (ndec_i == 4'd0 || layer_i >= ndec_i ||
+                                     32'(n_i) * 32'(ndec_i) * 32'(c_i) * 32'd4 > CBEATS));
   end
 
   // ---- micro-programs ----
@@ -177,7 +202,7 @@ module mtx_layer_ctrl (
     op_woff  = '0;
     op_k     = 12'(c_q);
     op_o     = 12'(c_q);
-    op_n     = (prog_q == ProgDec || prog_q == ProgHead) ? 7'd1 : s_n_q;
+    op_n     = s_n_q;
     op_mode  = ModeRes;
     op_src   = SrcA;
     op_dst   = DstQkv;
@@ -285,6 +310,24 @@ module mtx_layer_ctrl (
     endcase
   end
 
+  // ---- segment table: word g of the batch spans rows seg_st .. + seg_len ----
+  logic [64*6-1:0] seg_st_q;
+  logic [64*7-1:0] seg_len_q;
+  logic [5:0]      gst;
+  logic [6:0]      glen;
+
+  always_ff @(posedge clk_i or negedge rst_ni) begin
+    if (!rst_ni) begin
+      seg_st_q  <= '0;
+      seg_len_q <= '0;
+    end else if (seg_we_i && state_q == Idle) begin
+      seg_st_q[32'(seg_idx_i)*6 +: 6]  <= seg_st_i;
+      seg_len_q[32'(seg_idx_i)*7 +: 7] <= seg_len_i;
+    end
+  end
+  assign gst  = seg_st_q[32'(g_q[5:0])*6 +: 6];
+  assign glen = seg_len_q[32'(g_q[5:0])*7 +: 7];
+
   // ---- record RAM (128-bit beats, read one int32 word at a time) ----
   logic         kr_we, kr_re;
   logic [11:0]  kr_waddr;
@@ -364,24 +407,35 @@ module mtx_layer_ctrl (
     .empty_o    (rows_empty)
   );
 
-  logic        nm_start, nm_xv_q, nm_xrdy_unused, nm_mrdy, nm_av, nm_busy_unused, nm_done;
+  // NORM: one start for all op_n rows; x streams from the x buffer (one
+  // word a cycle, read one cycle ahead; a refused word is read again) and m
+  // from the record RAM, each with its own valid / ready.
+  logic        nm_start, nm_xv_q, nm_mv_q, nm_xrdy, nm_mrdy, nm_av, nm_busy_unused, nm_done;
+  logic        nm_xadv, nm_madv, nm_xiss, nm_miss;
+  logic [15:0] nm_total;
   logic signed [7:0] nm_a;
 
   assign nm_start = (state_q == NStart);
+  assign nm_total = 16'(32'(op_n) * 32'(c_q));
+  assign nm_xadv  = !nm_xv_q || nm_xrdy;
+  assign nm_madv  = !nm_mv_q || nm_mrdy;
+  assign nm_xiss  = (state_q == NX) && nm_xadv && (xi_q != nm_total);
+  assign nm_miss  = (state_q == NX) && nm_madv && (mi_q != 14'(c_q));
 
   logic [31:0] x_rd;
 
-  mtx_rmsnorm_row #(.MAXC(512)) u_norm (
+  mtx_rmsnorm #(.MAXC(512), .MAXN(64)) u_norm (
     .clk_i,
     .rst_ni,
     .start_i  (nm_start),
     .c_i      (c_q),
+    .n_i      (op_n),
     .eps_i    (eps_q),
     .s_i      (rs_q),
     .x_valid_i(nm_xv_q),
-    .x_ready_o(nm_xrdy_unused),
+    .x_ready_o(nm_xrdy),
     .x_i      (x_rd),
-    .m_valid_i(state_q == NX || state_q == NWait),
+    .m_valid_i(nm_mv_q),
     .m_ready_o(nm_mrdy),
     .m_i      (kr_data),
     .a_valid_o(nm_av),
@@ -396,13 +450,30 @@ module mtx_layer_ctrl (
   logic [127:0] kc_rd, vc_rd, k2_rd, v2_rd;
   logic [6:0]   at_nk;
 
+  // ENC: segment g's queries attend to its own rows (Q, KC, VC rows h * S + t).
+  // DEC: row g (word g of the batch) attends to its cache slot (self) or to
+  // its segment of K2, V2 (cross).
+  logic [6:0]  at_nq, at_qb, at_ks;
+  logic [14:0] at_kb;
   always_comb begin
-    at_nk = s_n_q;
-    if (prog_q == ProgDec && !op_cross) begin
-      at_nk = 7'(step_q) + 7'd1;
+    at_nq = glen;
+    at_qb = 7'(gst);
+    at_nk = glen;
+    at_ks = s_n_q;
+    at_kb = 15'(gst);
+    if (prog_q == ProgDec) begin
+      at_nq = 7'd1;
+      at_qb = g_q;
+      at_ks = 7'd64;
+      if (op_cross) begin
+        at_kb = lrow_q + 15'(gst);
+      end else begin
+        at_nk = 7'(step_q) + 7'd1;
+        at_kb = 15'(32'(g_q) * 32'(nd_q) * 32'(hh_q) * 32'd64 + 32'(lrow_q));
+      end
     end
   end
-  logic [7:0]   at_ob;
+  logic [127:0] at_od;
   logic [127:0] q_rd;
   logic         unused_qa;
   assign unused_qa = ^at_qa[14:11];  // q rows (h, t) fit the 2048 beats of Q
@@ -414,10 +485,13 @@ module mtx_layer_ctrl (
     .tbl_addr_i (8'(ci_q - 9'd1)),
     .tbl_data_i (kr_data),
     .start_i    (state_q == AStart),
-    .nq_i       (op_n),
+    .nq_i       (at_nq),
     .nk_i       (at_nk),
-    .kstride_i  ((prog_q == ProgDec) ? 7'd64 : s_n_q),
-    .kbase_i    ((prog_q == ProgDec) ? lrow_q : 13'd0),
+    .kstride_i  (at_ks),
+    .kbase_i    (at_kb),
+    .qbase_i    (at_qb),
+    .qstride_i  (s_n_q),
+    .obase_i    (at_qb),
     .heads_i    (hh_q),
     .hsw_i      (hsw_q),
     .cw_i       (cw),
@@ -432,7 +506,7 @@ module mtx_layer_ctrl (
     .k_rdata_i  (op_cross ? k2_rd : kc_rd),
     .v_rdata_i  (op_cross ? v2_rd : vc_rd),
     .out_valid_o(at_ov),
-    .out_byte_o (at_ob),
+    .out_data_o (at_od),
     .out_beat_o (at_obeat),
     .busy_o     (at_busy_unused),
     .done_o     (at_done)
@@ -446,7 +520,7 @@ module mtx_layer_ctrl (
   logic [6:0]   sr_t_q;
   logic [11:0]  sr_o0_q;
   logic [14:0]  sr_beat_q, sr_beat_d;
-  logic [12:0]  sr_row;
+  logic [14:0]  sr_row;
   logic [2:0]   sr_buf_q, sr_buf_d;
   // q|k|v split of the column tiles: which, head, beat in head
   logic [1:0]   tw_q, tw_d;
@@ -457,13 +531,20 @@ module mtx_layer_ctrl (
   logic         p1_q, p2_q, p3_q;
   logic [3:0]   p1c_q;
   logic [14:0]  p1x_q, p2x_q, p3x_q;
+  logic [11:0]  p1o_q, p2o_q, p3o_q;  // channel (RAW: the logit's id)
+  logic [5:0]   p1r_q, p2r_q, p3r_q;  // row
   logic [14:0]  p1b_q, p2b_q, p3b_q;
   logic [2:0]   p1u_q, p2u_q, p3u_q;
   logic         rq_vo;
   logic signed [63:0] rq_y;
   logic [14:0]  sr_xaddr;
 
-  assign lin_out_rdy = (state_q == GRun) && !sr_act_q;
+  // q8 and ReLU-q8 results take the wide path: a whole row of a column
+  // tile (16 channels) a cycle through 16 requantisers into one beat; RES
+  // (which reads x) and RAW (into the argmax) go one channel a cycle.
+  logic         wide, mc_hit, wide_busy;
+  assign wide        = (op_mode == ModeQ8) || (op_mode == ModeRelu);
+  assign lin_out_rdy = (state_q == GRun) && !sr_act_q && (!wide || mc_hit);
   assign sr_take     = lin_out_v && lin_out_rdy;
   assign sr_xaddr    = 15'(32'(sr_t_q) * 32'(c_q) + 32'(sr_o0_q) + 32'(sr_c_q));
 
@@ -484,7 +565,7 @@ module mtx_layer_ctrl (
       end
     end
     if (sr_take) begin
-      sr_act_d = 1'b1;
+      sr_act_d = !wide;
       sr_c_d   = '0;
       tprev_d  = lin_o0;
       if (lin_o0 == 12'd0) begin
@@ -503,15 +584,17 @@ module mtx_layer_ctrl (
         end
       end
       // q rows (h, t); cache rows (layer, h, position); H rows t
-      sr_row = 13'(32'(th_d) * 32'(op_n) + 32'(lin_t));
+      sr_row = 15'(32'(th_d) * 32'(op_n) + 32'(lin_t));
       sr_buf_d = BufQ;
       if (op_dst == DstCross) begin
         sr_buf_d = (tw_d == 2'd0) ? BufK2 : BufV2;
-        sr_row   = 13'(32'(lrow_q) + 32'(th_d) * 32'd64 + 32'(lin_t));
+        sr_row   = 15'(32'(lrow_q) + 32'(th_d) * 32'd64 + 32'(lin_t));
       end else if (tw_d != 2'd0) begin
         sr_buf_d = (tw_d == 2'd1) ? BufKC : BufVC;
         if (prog_q == ProgDec) begin
-          sr_row = 13'(32'(lrow_q) + 32'(th_d) * 32'd64 + 32'(step_q));
+          // word lin_t's cache slot: (lin_t * ndec + layer) * H * 64
+          sr_row = 15'(32'(lin_t) * 32'(nd_q) * 32'(hh_q) * 32'd64 + 32'(lrow_q) +
+                       32'(th_d) * 32'd64 + 32'(step_q));
         end
       end
       sr_beat_d = 15'(32'(sr_row) * 32'(hsw_q) + 32'(td_d));
@@ -546,23 +629,30 @@ module mtx_layer_ctrl (
   );
 
   // HEAD: argmax over ids >= 2 of the raw logits, in id order
-  logic       am_start, am_valid;
+  logic       am_valid;
   logic [7:0] am_idx;
   logic signed [63:0] am_max_unused;
+  logic       unused_o;
 
-  assign am_start = (state_q == GStart) && (op_dst == DstArg);
-  assign am_valid = (state_q == GRun) && rq_vo && (op_dst == DstArg) && (p3x_q >= 15'd2);
+  assign am_valid = (state_q == GRun) && rq_vo && (op_dst == DstArg) && (p3o_q >= 12'd2);
+  assign unused_o = ^p3o_q[11:8];  // RAW: ids < Vt <= 256
 
-  mtx_argmax #(.W(64), .IW(8)) u_argmax (
+  // HEAD: every row's logits arrive in id order (column tiles in order),
+  // rows interleaved; id 2 is each row's first candidate.
+  mtx_argmax #(.W(64), .IW(8), .ROWS(64), .RW(6)) u_argmax (
     .clk_i,
-    .rst_ni,
-    .start_i(am_start),
-    .valid_i(am_valid),
-    .v_i    (rq_y),
-    .idx_o  (am_idx),
-    .max_o  (am_max_unused)
+    .valid_i (am_valid),
+    .first_i (p3o_q == 12'd2),
+    .row_i   (p3r_q),
+    .idx_i   (p3o_q[7:0]),
+    .v_i     (rq_y),
+    .rd_row_i(g_q[5:0]),
+    .idx_o   (am_idx),
+    .max_o   (am_max_unused)
   );
-  assign tok_o = am_idx + 8'd2;
+  assign tok_o     = am_idx;
+  assign tok_v_o   = (state_q == HTok);
+  assign tok_row_o = g_q[5:0];
 
   logic unused_y;
   assign unused_y = ^rq_y[63:32];  // RES and q8 results fit 32 bits
@@ -586,6 +676,12 @@ module mtx_layer_ctrl (
       p3_q      <= 1'b0;
       p1c_q     <= '0;
       p1x_q     <= '0;
+      p1o_q     <= '0;
+      p2o_q     <= '0;
+      p3o_q     <= '0;
+      p1r_q     <= '0;
+      p2r_q     <= '0;
+      p3r_q     <= '0;
       p2x_q     <= '0;
       p3x_q     <= '0;
       p1b_q     <= '0;
@@ -612,6 +708,12 @@ module mtx_layer_ctrl (
       p1_q  <= sr_act_q;
       p1c_q <= sr_c_q;
       p1x_q <= sr_xaddr;
+      p1o_q <= sr_o0_q + 12'(sr_c_q);
+      p1r_q <= sr_t_q[5:0];
+      p2o_q <= p1o_q;
+      p2r_q <= p1r_q;
+      p3o_q <= p2o_q;
+      p3r_q <= p2r_q;
       p1b_q <= sr_beat_q;
       p1u_q <= sr_buf_q;
       p2_q  <= p1_q;
@@ -624,6 +726,102 @@ module mtx_layer_ctrl (
       p3u_q <= p2u_q;
     end
   end
+
+  // ---- wide path: the column tile's 16 multipliers, 16 requantisers ----
+  logic         mf_act_q;        // filling the multipliers of column tile mf_o0
+  logic [4:0]   mf_i_q;
+  logic [11:0]  mf_o0_q, mc_o0_q;
+  logic         mc_v_q;
+  logic [511:0] mc_q;            // m[o0 + i] at [i*32 +: 32]
+  logic [511:0] wrow_q;
+  logic         wv1_q, wv2_q, wv3_q;
+  logic [14:0]  wb1_q, wb2_q, wb3_q;
+  logic [2:0]   wu1_q, wu2_q, wu3_q;
+  logic [15:0]  wq_vo;
+  logic [127:0] wq_beat;
+
+  logic [3:0]   mf_m1;
+  assign mf_m1     = 4'(mf_i_q - 5'd1);
+  assign mc_hit    = mc_v_q && (mc_o0_q == lin_o0);
+  assign wide_busy = mf_act_q || wv1_q || wv2_q || wv3_q;
+
+  always_ff @(posedge clk_i or negedge rst_ni) begin
+    if (!rst_ni) begin
+      mf_act_q <= 1'b0;
+      mf_i_q   <= '0;
+      mf_o0_q  <= '0;
+      mc_o0_q  <= '0;
+      mc_v_q   <= 1'b0;
+      mc_q     <= '0;
+      wrow_q   <= '0;
+      wv1_q    <= 1'b0;
+      wv2_q    <= 1'b0;
+      wv3_q    <= 1'b0;
+      wb1_q    <= '0;
+      wb2_q    <= '0;
+      wb3_q    <= '0;
+      wu1_q    <= '0;
+      wu2_q    <= '0;
+      wu3_q    <= '0;
+    end else begin
+      if (state_q == GStart) begin
+        mc_v_q   <= 1'b0;
+        mf_act_q <= 1'b0;
+      end else if (state_q == GRun && wide) begin
+        if (!mf_act_q && lin_out_v && !mc_hit) begin
+          mf_act_q <= 1'b1;
+          mf_i_q   <= '0;
+          mf_o0_q  <= lin_o0;
+          mc_v_q   <= 1'b0;
+        end
+        if (mf_act_q) begin  // word mf_i - 1 is on kr_data
+          mf_i_q <= mf_i_q + 5'd1;
+          if (mf_i_q != 5'd0) begin
+            mc_q[32'(mf_m1)*32 +: 32] <= kr_data;
+          end
+          if (mf_i_q == 5'd16) begin
+            mf_act_q <= 1'b0;
+            mc_v_q   <= 1'b1;
+            mc_o0_q  <= mf_o0_q;
+          end
+        end
+      end
+      wv1_q <= sr_take && wide;
+      if (sr_take) begin
+        wrow_q <= lin_row;
+        wb1_q  <= sr_beat_d;
+        wu1_q  <= sr_buf_d;
+      end
+      wv2_q <= wv1_q;
+      wb2_q <= wb1_q;
+      wu2_q <= wu1_q;
+      wv3_q <= wv2_q;
+      wb3_q <= wb2_q;
+      wu3_q <= wu2_q;
+    end
+  end
+
+  for (genvar i = 0; i < 16; i++) begin : g_wq
+    logic signed [63:0] y;
+    logic               unused_wy;
+    mtx_requant u_wq (
+      .clk_i,
+      .rst_ni,
+      .valid_i(wv1_q),
+      .acc_i  (wrow_q[i*32 +: 32]),
+      .m_i    (mc_q[i*32 +: 32]),
+      .s_i    (rs_q),
+      .mode_i (op_mode),
+      .x_i    (32'sd0),
+      .valid_o(wq_vo[i]),
+      .y_o    (y)
+    );
+    assign wq_beat[i*8 +: 8] = y[7:0];
+    assign unused_wy = ^y[63:8];  // q8: the value fits the low byte
+  end
+
+  logic unused_wq;
+  assign unused_wq = ^wq_vo[15:1];  // the lanes run in step with lane 0
 
   // ---- byte packer: 16 consecutive bytes of one producer form one beat ----
   logic         pk_v;
@@ -641,10 +839,10 @@ module mtx_layer_ctrl (
     pk_beat = '0;
     pk_buf  = BufA;
     case (state_q)
-      NStart, NX, NWait: begin
+      NStart, NX: begin
         pk_v    = nm_av;
         pk_byte = nm_a;
-        pk_beat = 15'(32'(t_q) * 32'(cw) + 32'(oc_q[9:4]));
+        pk_beat = {3'd0, oc_q[15:4]};  // rows of C bytes back to back
         pk_buf  = op_to_m ? BufM : BufA;
       end
       GRun: begin
@@ -653,15 +851,22 @@ module mtx_layer_ctrl (
         pk_beat = p3b_q;
         pk_buf  = p3u_q;
       end
-      AStart, AWait: begin
-        pk_v    = at_ov;
-        pk_byte = at_ob;
-        pk_beat = at_obeat;
-      end
       default: pk_v = 1'b0;
     endcase
     pk_we    = pk_v && (pk_lane_q == 4'd15);
     pk_wdata = {pk_byte, pk_data_q};
+    if (wq_vo[0]) begin  // a wide row: one whole beat
+      pk_we    = 1'b1;
+      pk_beat  = wb3_q;
+      pk_buf   = wu3_q;
+      pk_wdata = wq_beat;
+    end
+    if ((state_q == AStart || state_q == AWait) && at_ov) begin  // an att beat into A
+      pk_we    = 1'b1;
+      pk_beat  = at_obeat;
+      pk_buf   = BufA;
+      pk_wdata = at_od;
+    end
   end
 
   always_ff @(posedge clk_i or negedge rst_ni) begin
@@ -781,7 +986,7 @@ module mtx_layer_ctrl (
       x_wdata = rq_y[31:0];
       x_raddr = sr_xaddr;
     end else begin
-      x_raddr = 15'(32'(t_q) * 32'(c_q) + 32'(xi_q));
+      x_raddr = nm_xadv ? xi_q[14:0] : 15'(xi_q - 16'd1);
     end
   end
 
@@ -816,11 +1021,18 @@ module mtx_layer_ctrl (
       loc_v_q   <= 1'b0;
       loc_src_q <= '0;
       nm_xv_q   <= 1'b0;
+      nm_mv_q   <= 1'b0;
       kr_lane_q <= '0;
     end else begin
       loc_v_q <= loc_re;
       loc_src_q <= lin_req_addr[41:40];
-      nm_xv_q <= (state_q == NX);
+      if (state_q != NX) begin
+        nm_xv_q <= 1'b0;
+        nm_mv_q <= 1'b0;
+      end else begin
+        if (nm_xadv) nm_xv_q <= nm_xiss;
+        if (nm_madv) nm_mv_q <= nm_miss;
+      end
       if (kr_re) begin
         kr_lane_q <= kr_word[1:0];
       end
@@ -844,17 +1056,17 @@ module mtx_layer_ctrl (
         kr_re   = 1'b1;
         kr_word = op_rec;
       end
-      NStart: begin
-        kr_re   = 1'b1;
-        kr_word = op_rec + 14'd1;
-      end
-      NX, NWait: begin
-        kr_re   = nm_mrdy;
+      NX: begin
+        kr_re   = nm_miss;
         kr_word = op_rec + 14'd1 + mi_q;
       end
       GRun: begin
         kr_re   = sr_act_q;
         kr_word = op_rec + 14'd1 + 14'(sr_o0_q) + 14'(sr_c_q);
+        if (wide) begin  // the wide path's multipliers, one word a cycle
+          kr_re   = mf_act_q && mf_i_q != 5'd16;
+          kr_word = op_rec + 14'd1 + 14'(mf_o0_q) + 14'(mf_i_q);
+        end
       end
       default: kr_re = 1'b0;
     endcase
@@ -877,10 +1089,12 @@ module mtx_layer_ctrl (
     vt_d       = vt_q;
     step_d     = step_q;
     lrow_d     = lrow_q;
+    nd_d       = nd_q;
+    ns_d       = ns_q;
+    g_d        = g_q;
     hsw_d      = hsw_q;
     hacc_d     = hacc_q;
     pc_d       = pc_q;
-    t_d        = t_q;
     xi_d       = xi_q;
     mi_d       = mi_q;
     oc_d       = oc_q;
@@ -926,7 +1140,9 @@ module mtx_layer_ctrl (
             k2_d    = k2_off_i;
             vt_d    = vt_i;
             step_d  = step_i;
-            lrow_d  = 13'(32'(layer_i) * 32'(heads_i) * 32'd64);
+            lrow_d  = 15'(32'(layer_i) * 32'(heads_i) * 32'd64);
+            nd_d    = ndec_i;
+            ns_d    = nseg_i;
             hsw_d   = '0;
             hacc_d  = '0;
             state_d = HsDiv;
@@ -997,7 +1213,7 @@ module mtx_layer_ctrl (
         end
       end
       Dispatch: begin
-        t_d = '0;
+        g_d = '0;
         case (op_kind)
           OpNorm, OpGemm: state_d = Fetch;
           OpAtt: begin
@@ -1018,25 +1234,14 @@ module mtx_layer_ctrl (
       end
       NStart: begin
         xi_d    = '0;
-        mi_d    = 14'd1;
+        mi_d    = '0;
         oc_d    = '0;
         state_d = NX;
       end
       NX: begin
-        xi_d = xi_q + 10'd1;
-        if (xi_q == c_q - 10'd1) begin
-          state_d = NWait;
-        end
-      end
-      NWait: begin
         if (nm_done) begin
-          t_d = t_q + 7'd1;
-          if (t_q == op_n - 7'd1) begin
-            pc_d    = pc_q + 4'd1;
-            state_d = Dispatch;
-          end else begin
-            state_d = NStart;
-          end
+          pc_d    = pc_q + 4'd1;
+          state_d = Dispatch;
         end
       end
       GStart: state_d = GRun;
@@ -1049,7 +1254,19 @@ module mtx_layer_ctrl (
             state_d = Idle;
           end
         end
-        if (lin_done_q && rows_empty && !sr_act_q && !p1_q && !p2_q && !p3_q) begin
+        if (lin_done_q && rows_empty && !sr_act_q && !p1_q && !p2_q && !p3_q && !wide_busy) begin
+          pc_d    = pc_q + 4'd1;
+          state_d = Dispatch;
+          if (op_dst == DstArg) begin  // HEAD: each row's token out
+            g_d     = '0;
+            pc_d    = pc_q;
+            state_d = HTok;
+          end
+        end
+      end
+      HTok: begin
+        g_d = g_q + 7'd1;
+        if (g_q + 7'd1 == s_n_q) begin
           pc_d    = pc_q + 4'd1;
           state_d = Dispatch;
         end
@@ -1057,20 +1274,25 @@ module mtx_layer_ctrl (
       AStart: state_d = AWait;
       AWait: begin
         if (at_done) begin
-          pc_d    = pc_q + 4'd1;
-          state_d = Dispatch;
+          g_d     = g_q + 7'd1;
+          state_d = AStart;
+          if (g_q + 7'd1 == ((prog_q == ProgEnc) ? ns_q : s_n_q)) begin
+            pc_d    = pc_q + 4'd1;
+            state_d = Dispatch;
+          end
         end
       end
       default: state_d = Idle;
     endcase
 
-    if (state_q == NX || state_q == NWait) begin
-      if (nm_mrdy) begin
-        mi_d = mi_q + 14'd1;
-      end
-      if (nm_av) begin
-        oc_d = oc_q + 10'd1;
-      end
+    if (nm_xiss) begin
+      xi_d = xi_q + 16'd1;
+    end
+    if (nm_miss) begin
+      mi_d = mi_q + 14'd1;
+    end
+    if ((state_q == NX) && nm_av) begin
+      oc_d = oc_q + 16'd1;
     end
   end
 
@@ -1091,10 +1313,12 @@ module mtx_layer_ctrl (
       vt_q       <= '0;
       step_q     <= '0;
       lrow_q     <= '0;
+      nd_q       <= '0;
+      ns_q       <= '0;
+      g_q        <= '0;
       hsw_q      <= '0;
       hacc_q     <= '0;
       pc_q       <= '0;
-      t_q        <= '0;
       xi_q       <= '0;
       mi_q       <= '0;
       oc_q       <= '0;
@@ -1127,10 +1351,12 @@ module mtx_layer_ctrl (
       vt_q       <= vt_d;
       step_q     <= step_d;
       lrow_q     <= lrow_d;
+      nd_q       <= nd_d;
+      ns_q       <= ns_d;
+      g_q        <= g_d;
       hsw_q      <= hsw_d;
       hacc_q     <= hacc_d;
       pc_q       <= pc_d;
-      t_q        <= t_d;
       xi_q       <= xi_d;
       mi_q       <= mi_d;
       oc_q       <= oc_d;

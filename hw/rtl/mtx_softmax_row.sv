@@ -3,10 +3,16 @@
 //   LOAD  take n scores, keep them and their maximum mx      n cycles
 //   EXP   u = rshr((mx - sc) * m_sm, s_sm), e = EXP2 lookup,  n + 6 cycles
 //         S = sum e (pipelined, one element per cycle)
-//   DIV   inv = udiv(2^31, S)                                32 + 2 cycles
+//   DIV   inv = udiv(2^31, S), 2 quotient bits a cycle        9 cycles
 //   OUT   p = min(255, (e * inv + 2^22) >> 23), one per cycle  n cycles
+// The divide uses S >= 2^15 (the maximum score has u = 0, e = EXP2[0] =
+// 2^15) and S <= 64 * 2^15: the first 14 quotient bits of 2^31 / S are 0 and
+// the remainder after them is 2^13, so 18 restoring steps remain.
+// With hold_i set at start_i the row is not streamed: after the divide the
+// unit holds (held_o) and p[pidx_i] is read combinationally on prd_o until
+// release_i, so a caller can read p in any order, as often as it needs.
 // The EXP2 table is written through the tbl_* port before the first row.
-// cfg (n, m, s) is sampled at start_i. Scores and e live in LUT RAM.
+// cfg (n, m, s, hold) is sampled at start_i. Scores and e live in LUT RAM.
 `default_nettype none
 
 module mtx_softmax_row #(
@@ -27,12 +33,17 @@ module mtx_softmax_row #(
   output logic               p_valid_o,
   input  logic               p_ready_i,
   output logic [7:0]         p_o,
+  input  logic               hold_i,    // keep the row for indexed reads
+  input  logic [5:0]         pidx_i,    // held row: index read
+  output logic [7:0]         prd_o,     // held row: p[pidx_i]
+  output logic               held_o,    // held row: inv ready, prd_o valid
+  input  logic               release_i, // held row: done reading, to Idle
   output logic               busy_o,
   output logic               done_o
 );
 
   localparam int unsigned IW = $clog2(MAXN);
-  typedef enum logic [2:0] {Idle, Load, Exp, DivStart, DivWait, Out} state_e;
+  typedef enum logic [2:0] {Idle, Load, Exp, Div, Out, Hold} state_e;
 
   state_e state_q, state_d;
   logic [6:0]         n_q, n_d;
@@ -45,6 +56,7 @@ module mtx_softmax_row #(
   logic [31:0]        inv_q, inv_d;
   logic               pv_q, pv_d;
   logic [7:0]         p_q, p_d;
+  logic               hold_q, hold_d;
   logic               done_d;
 
   logic signed [31:0] sc_mem [MAXN];
@@ -58,12 +70,16 @@ module mtx_softmax_row #(
   logic signed [63:0] u_d;
   logic               e_valid;
   logic [31:0]        e_val;
-  logic               div_start;
-  logic               div_done;
-  logic [31:0]        div_q;
-  logic               div_busy_unused;
+  // divider: remainder (< S <= 2^21), quotient bits, step pair count
+  logic [22:0]        rem_q, rem_d;
+  logic [17:0]        quo_q, quo_d;
+  logic [3:0]         dc_q, dc_d;
+  logic [22:0]        rem_a, rem_b;
+  logic               qa, qb;
   logic [63:0]        pe_prod;
   logic [63:0]        pe_round;
+  logic [63:0]        pr_prod;
+  logic [63:0]        pr_round;
 
   assign ev0 = (state_q == Exp) && (i_q < n_q);
 
@@ -85,16 +101,19 @@ module mtx_softmax_row #(
     .e_o    (e_val)
   );
 
-  mtx_udiv #(.NW(32), .DW(32)) u_div (
-    .clk_i,
-    .rst_ni,
-    .start_i(div_start),
-    .a_i    (32'h8000_0000),
-    .b_i    (sum_q),
-    .busy_o (div_busy_unused),
-    .done_o (div_done),
-    .q_o    (div_q)
-  );
+  // two restoring steps a cycle (the dividend's remaining bits are 0)
+  always_comb begin
+    rem_a = {rem_q[21:0], 1'b0};
+    qa    = (rem_a >= {1'b0, sum_q[21:0]});
+    if (qa) begin
+      rem_a = rem_a - {1'b0, sum_q[21:0]};
+    end
+    rem_b = {rem_a[21:0], 1'b0};
+    qb    = (rem_b >= {1'b0, sum_q[21:0]});
+    if (qb) begin
+      rem_b = rem_b - {1'b0, sum_q[21:0]};
+    end
+  end
 
   always_ff @(posedge clk_i) begin
     if (sc_valid_i && sc_ready_o) begin
@@ -121,9 +140,12 @@ module mtx_softmax_row #(
   end
 
   assign sc_ready_o = (state_q == Load);
-  assign div_start  = (state_q == DivStart);
   assign pe_prod    = 64'(e_mem[i_q[IW-1:0]]) * 64'(inv_q);
   assign pe_round   = (pe_prod + 64'h40_0000) >> 23;
+  assign pr_prod    = 64'(e_mem[pidx_i[IW-1:0]]) * 64'(inv_q);
+  assign pr_round   = (pr_prod + 64'h40_0000) >> 23;
+  assign prd_o      = (pr_round > 64'd255) ? 8'd255 : pr_round[7:0];
+  assign held_o     = (state_q == Hold);
 
   always_comb begin
     state_d = state_q;
@@ -137,6 +159,10 @@ module mtx_softmax_row #(
     inv_d   = inv_q;
     pv_d    = pv_q;
     p_d     = p_q;
+    hold_d  = hold_q;
+    rem_d   = rem_q;
+    quo_d   = quo_q;
+    dc_d    = dc_q;
     done_d  = 1'b0;
     if (pv_q && p_ready_i) begin
       pv_d = 1'b0;
@@ -149,6 +175,7 @@ module mtx_softmax_row #(
           n_d     = n_i;
           m_d     = m_i;
           s_d     = s_i;
+          hold_d  = hold_i;
           i_d     = '0;
           state_d = Load;
         end
@@ -175,18 +202,27 @@ module mtx_softmax_row #(
           w_d   = w_q + 7'd1;
           sum_d = sum_q + e_val;
           if (w_q + 7'd1 == n_q) begin
-            state_d = DivStart;
+            rem_d   = 23'h2000;
+            quo_d   = '0;
+            dc_d    = '0;
+            state_d = Div;
           end
         end
       end
-      DivStart: begin
-        state_d = DivWait;
-      end
-      DivWait: begin
-        if (div_done) begin
-          inv_d   = div_q;
+      Div: begin
+        rem_d = rem_b;
+        quo_d = {quo_q[15:0], qa, qb};
+        dc_d  = dc_q + 4'd1;
+        if (dc_q == 4'd8) begin
+          inv_d   = 32'({quo_q[15:0], qa, qb});
           i_d     = '0;
-          state_d = Out;
+          state_d = hold_q ? Hold : Out;
+        end
+      end
+      Hold: begin
+        if (release_i) begin
+          done_d  = 1'b1;
+          state_d = Idle;
         end
       end
       Out: begin
@@ -218,6 +254,10 @@ module mtx_softmax_row #(
       inv_q   <= '0;
       pv_q    <= 1'b0;
       p_q     <= '0;
+      hold_q  <= 1'b0;
+      rem_q   <= '0;
+      quo_q   <= '0;
+      dc_q    <= '0;
       done_o  <= 1'b0;
     end else begin
       state_q <= state_d;
@@ -231,6 +271,10 @@ module mtx_softmax_row #(
       inv_q   <= inv_d;
       pv_q    <= pv_d;
       p_q     <= p_d;
+      hold_q  <= hold_d;
+      rem_q   <= rem_d;
+      quo_q   <= quo_d;
+      dc_q    <= dc_d;
       done_o  <= done_d;
     end
   end

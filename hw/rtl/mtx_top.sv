@@ -1,8 +1,7 @@
-// mtx_top - DRAFT (not linted by make lint, not simulated): the whole
-// engine, written against the batched mtx_word_ctrl interface announced for
-// it (n_words_i, id_* / len_* table writes per word, out_word_i / out_idx_i
-// -> out_id_o / out_len_o); it moves to hw/rtl once that controller is on
-// main. A run:
+// mtx_top - the whole engine: AXI4-lite registers (mtx_ctrl_regs), the plan
+// sequencer (mtx_plan_seq), the batch mover (mtx_batch_io), two read
+// arbiters (mtx_mem_arb) and the batched word controller (mtx_word_ctrl).
+// A run:
 //   Seq    mtx_plan_seq validates image, TOC, plan, descriptors and the
 //          batch registers, and hands each descriptor into the word
 //          controller's table (encoder at 0.., decoder at 12..);
@@ -14,7 +13,7 @@
 // mover share one mtx_mem_arb, which shares a second with the word
 // controller; writes: the batch mover alone. The sequencer's section and
 // descriptor offsets are image offsets: the word controller gets them plus
-// the image base (memory addresses).
+// the image base (memory addresses; the base stays below 2^63).
 `default_nettype none
 
 module mtx_top (
@@ -94,6 +93,10 @@ module mtx_top (
   // word controller
   logic        wc_start, wc_busy, wc_done;
   logic [7:0]  wc_err;
+  logic [5:0]  wc_err_word;
+  logic        perf_run;
+  logic [2:0]  perf_prog;
+  logic [6:0]  perf_rows;
 
   // read masters
   logic         seq_req_valid, seq_req_ready, seq_rsp_valid;
@@ -314,6 +317,10 @@ module mtx_top (
     .busy_o         (wc_busy),
     .done_o         (wc_done),
     .err_o          (wc_err),
+    .err_word_o     (wc_err_word),
+    .perf_run_o     (perf_run),
+    .perf_prog_o    (perf_prog),
+    .perf_rows_o    (perf_rows),
     .out_word_i     (out_word),
     .out_idx_i      (out_idx),
     .out_id_o       (out_id),
@@ -393,6 +400,7 @@ module mtx_top (
   assign irq_o = done;
 
   logic unused;
-  assign unused = ^{seq_busy, bio_busy, wc_busy, desc_kind, desc_origin};
+  assign unused = ^{seq_busy, bio_busy, wc_busy, desc_kind, desc_origin, wc_err_word, perf_run, perf_prog,
+                   perf_rows};
 
 endmodule
