@@ -23,7 +23,7 @@ RTL_VFLAGS = --cc --exe --build -O3 -j 2 -Wall --x-assign fast --x-initial fast 
 	-CFLAGS "-O1 -I$(CURDIR)/sim -I$(CURDIR)/host" -LDFLAGS "$(CURDIR)/$(RTL_BUILD)/ref_iops.o $(CURDIR)/$(RTL_BUILD)/iops.o -lm"
 
 # Bench NAME: sim/tb_NAME.cpp driving top module RTL_TOP_NAME.
-RTL_BENCHES := requant isqrt udiv argmax softmax attention rmsnorm_rows pe_array linear engine layer word
+RTL_BENCHES := requant isqrt udiv argmax softmax attention rmsnorm_rows pe_array linear engine layer word batch_io mem_arb top
 RTL_TOP_requant  := mtx_requant
 RTL_TOP_isqrt    := mtx_isqrt
 RTL_TOP_udiv     := mtx_udiv
@@ -34,6 +34,15 @@ RTL_TOP_rmsnorm_rows := mtx_rmsnorm
 RTL_TOP_pe_array := mtx_pe_array
 RTL_TOP_linear   := mtx_linear
 RTL_TOP_engine   := mtx_engine
+RTL_LIBS_engine  := $(CURDIR)/$(BUILD)/libmodtx.a -lz
+RTL_DEPS_engine  := $(BUILD)/libmodtx.a $(RTL_BUILD)/img/image.bin
+RTL_ARGS_engine  := $(RTL_BUILD)/img/image.bin $(RTL_BUILD)/img/1.00x.plan $(RTL_BUILD)/img/3.00x.plan $(RTL_BUILD)/img/6.00x.plan
+RTL_TOP_batch_io := mtx_batch_io
+RTL_TOP_top      := mtx_top
+RTL_LIBS_top     := $(RTL_LIBS_engine)
+RTL_DEPS_top     := $(RTL_DEPS_engine)
+RTL_ARGS_top     := $(RTL_BUILD)/img/image.bin $(RTL_BUILD)/img/6.00x.plan
+RTL_TOP_mem_arb  := mtx_mem_arb
 RTL_TOP_layer    := mtx_layer_ctrl
 # Benches that run a real exported image: they link the golden model.
 RTL_LIBS_layer   := $(CURDIR)/$(BUILD)/libmodtx.a -lz

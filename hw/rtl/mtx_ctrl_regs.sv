@@ -8,6 +8,9 @@
 //   0x18/0x1C BUSYPE R   PE-cycles doing a useful MAC (lo, hi)
 //   0x20/0x24 IMG_BASE, 0x28/0x2C IMG_BYTES, 0x30/0x34 PLAN_BASE,
 //   0x38/0x3C PLAN_BYTES  RW  buffers (lo, hi); bases 16-byte aligned
+//   0x40/0x44 IN_BASE, 0x48/0x4C IN_BYTES, 0x50/0x54 OUT_BASE,
+//   0x58/0x5C OUT_BYTES   RW  batch buffers (lo, hi); bases 16-byte aligned
+//   0x60 WORDS            RW  words in the batch (1..64)
 // A write takes AW and W together; one outstanding transaction per channel.
 `default_nettype none
 
@@ -38,6 +41,11 @@ module mtx_ctrl_regs (
   output logic [63:0] img_bytes_o,
   output logic [63:0] plan_base_o,
   output logic [63:0] plan_bytes_o,
+  output logic [63:0] in_base_o,
+  output logic [63:0] in_bytes_o,
+  output logic [63:0] out_base_o,
+  output logic [63:0] out_bytes_o,
+  output logic [31:0] n_words_o,
   input  logic        busy_i,
   input  logic        done_i,
   input  logic [7:0]  err_i,
@@ -45,7 +53,12 @@ module mtx_ctrl_regs (
   input  logic [8:0]  pe_busy_i
 );
 
-  logic [31:0] regs_q [8];   // 0x20..0x3C: img base, img bytes, plan base, plan bytes (lo, hi)
+  // 0x20..0x60: img base, img bytes, plan base, plan bytes, in base, in bytes,
+  // out base, out bytes (lo, hi), words
+  localparam int unsigned NRegs = 17;
+  logic [31:0] regs_q [NRegs];
+  logic        wr_reg, rd_reg;
+  logic [4:0]  wr_idx, rd_idx;
   logic [63:0] cycles_q, pe_q;
   logic        done_q;
   logic [7:0]  err_q;
@@ -60,18 +73,24 @@ module mtx_ctrl_regs (
 
   always_ff @(posedge clk_i or negedge rst_ni) begin
     if (!rst_ni) begin
-      for (int i = 0; i < 8; i++) regs_q[i] <= '0;
-    end else if (wr && awaddr_i[7:5] == 3'd1) begin
+      for (int i = 0; i < NRegs; i++) regs_q[i] <= '0;
+    end else if (wr && wr_reg) begin
       for (int b = 0; b < 4; b++) begin
         if (wstrb_i[b]) begin
-          regs_q[awaddr_i[4:2]][8*b +: 8] <= wdata_i[8*b +: 8];
+          regs_q[wr_idx][8*b +: 8] <= wdata_i[8*b +: 8];
         end
       end
     end
   end
 
+  assign wr_idx = 5'(awaddr_i[7:2] - 6'h08);
+  assign rd_idx = 5'(araddr_i[7:2] - 6'h08);
+  assign wr_reg = awaddr_i[7:2] >= 6'h08 && awaddr_i[7:2] <= 6'h18;
+  assign rd_reg = araddr_i[7:2] >= 6'h08 && araddr_i[7:2] <= 6'h18;
+
   always_comb begin
     rd_d = 32'd0;
+    if (rd_reg) rd_d = regs_q[rd_idx];
     case (araddr_i[7:2])
       6'h01: rd_d = {30'd0, done_q, busy_i};
       6'h02: rd_d = {24'd0, err_q};
@@ -80,9 +99,7 @@ module mtx_ctrl_regs (
       6'h05: rd_d = cycles_q[63:32];
       6'h06: rd_d = pe_q[31:0];
       6'h07: rd_d = pe_q[63:32];
-      6'h08, 6'h09, 6'h0a, 6'h0b, 6'h0c, 6'h0d, 6'h0e, 6'h0f:
-        rd_d = regs_q[araddr_i[4:2]];
-      default: rd_d = 32'd0;
+      default: ;
     endcase
   end
 
@@ -134,6 +151,11 @@ module mtx_ctrl_regs (
   assign img_bytes_o  = {regs_q[3], regs_q[2]};
   assign plan_base_o  = {regs_q[5], regs_q[4]};
   assign plan_bytes_o = {regs_q[7], regs_q[6]};
+  assign in_base_o    = {regs_q[9], regs_q[8]};
+  assign in_bytes_o   = {regs_q[11], regs_q[10]};
+  assign out_base_o   = {regs_q[13], regs_q[12]};
+  assign out_bytes_o  = {regs_q[15], regs_q[14]};
+  assign n_words_o    = regs_q[16];
 
   // Registers are word-aligned: the byte-lane address bits carry nothing.
   logic unused_addr;

@@ -1,8 +1,10 @@
-// mtx_engine - the engine as far as it is connected: the AXI4-lite control
+// mtx_engine - the control half of the engine: the AXI4-lite control
 // registers (mtx_ctrl_regs) start the plan sequencer (mtx_plan_seq), which
-// validates the image header, the plan and every descriptor through the
-// memory port and then hands each descriptor out on the layer port (layer_*),
-// where the layer datapath attaches. The datapath units (mtx_linear,
+// validates the image header, its table of contents, the plan, every
+// descriptor and the batch registers through the memory port and then hands
+// each descriptor out on the layer port (layer_*); the image's header fields
+// and global section offsets (img_*) and the batch registers (batch_*) are
+// outputs for the datapath (mtx_top joins it to mtx_word_ctrl). The datapath units (mtx_linear,
 // mtx_rmsnorm_row, mtx_softmax_row, mtx_requant, mtx_argmax) are built and
 // verified on their own but not yet connected here, so BUSYPE reads 0 and a
 // run ends when the last descriptor has been taken.
@@ -42,12 +44,32 @@ module mtx_engine (
   output logic [31:0]  layer_origin_o,
   output logic [63:0]  layer_w_off_o,
   output logic [63:0]  layer_k_off_o,
+  output logic [4:0]   layer_idx_o,
+  // the image's header fields and global section offsets, after the TOC check
+  output logic [9:0]   img_c_o,
+  output logic [3:0]   img_heads_o,
+  output logic [11:0]  img_f_o,
+  output logic [8:0]   img_vs_o,
+  output logic [8:0]   img_vt_o,
+  output logic [6:0]   img_ps_o,
+  output logic [6:0]   img_pt_o,
+  output logic [31:0]  img_eps_o,
+  output logic [7:0]   img_bos_o,
+  output logic [7:0]   img_eos_o,
+  output logic [64*9-1:0] img_sec_o,   // SRC_EMB .. EXP2 (type t at 64*(t-1))
+  output logic [3:0]   plan_n_enc_o,
+  output logic [3:0]   plan_n_dec_o,
+  // batch registers (validated when the sequencer ends without error)
+  output logic [63:0]  batch_in_base_o,
+  output logic [63:0]  batch_out_base_o,
+  output logic [6:0]   batch_n_o,
   output logic         irq_o
 );
 
   logic        start, busy, done;
   logic [7:0]  err, layers;
-  logic [63:0] img_base, img_bytes, plan_base, plan_bytes;
+  logic [63:0] img_base, img_bytes, plan_base, plan_bytes, in_bytes, out_bytes;
+  logic [31:0] n_words;
 
   mtx_ctrl_regs u_regs (
     .clk_i,
@@ -74,6 +96,11 @@ module mtx_engine (
     .img_bytes_o (img_bytes),
     .plan_base_o (plan_base),
     .plan_bytes_o(plan_bytes),
+    .in_base_o   (batch_in_base_o),
+    .in_bytes_o  (in_bytes),
+    .out_base_o  (batch_out_base_o),
+    .out_bytes_o (out_bytes),
+    .n_words_o   (n_words),
     .busy_i      (busy),
     .done_i      (done),
     .err_i       (err),
@@ -89,6 +116,11 @@ module mtx_engine (
     .img_bytes_i    (img_bytes),
     .plan_base_i    (plan_base),
     .plan_bytes_i   (plan_bytes),
+    .in_base_i      (batch_in_base_o),
+    .in_bytes_i     (in_bytes),
+    .out_base_i     (batch_out_base_o),
+    .out_bytes_i    (out_bytes),
+    .n_words_i      (n_words),
     .busy_o         (busy),
     .done_o         (done),
     .err_o          (err),
@@ -103,7 +135,30 @@ module mtx_engine (
     .desc_kind_o    (layer_kind_o),
     .desc_origin_o  (layer_origin_o),
     .desc_w_off_o   (layer_w_off_o),
-    .desc_k_off_o   (layer_k_off_o)
+    .desc_k_off_o   (layer_k_off_o),
+    .desc_idx_o     (layer_idx_o),
+    .c_o            (img_c_o),
+    .heads_o        (img_heads_o),
+    .f_o            (img_f_o),
+    .vs_o           (img_vs_o),
+    .vt_o           (img_vt_o),
+    .ps_o           (img_ps_o),
+    .pt_o           (img_pt_o),
+    .eps_o          (img_eps_o),
+    .bos_o          (img_bos_o),
+    .eos_o          (img_eos_o),
+    .n_enc_o        (plan_n_enc_o),
+    .n_dec_o        (plan_n_dec_o),
+    .n_words_o      (batch_n_o),
+    .src_emb_o      (img_sec_o[64*0 +: 64]),
+    .src_pos_o      (img_sec_o[64*1 +: 64]),
+    .tgt_emb_o      (img_sec_o[64*2 +: 64]),
+    .tgt_pos_o      (img_sec_o[64*3 +: 64]),
+    .enc_norm_o     (img_sec_o[64*4 +: 64]),
+    .dec_norm_o     (img_sec_o[64*5 +: 64]),
+    .lm_head_o      (img_sec_o[64*6 +: 64]),
+    .lm_req_o       (img_sec_o[64*7 +: 64]),
+    .exp2_o         (img_sec_o[64*8 +: 64])
   );
 
   assign irq_o = done;
