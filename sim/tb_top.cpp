@@ -3,16 +3,14 @@
 // over the exported image and a plan in memory, with batches of random words
 // (S in 1..12, ids < Vs) in an input buffer: the output buffer must equal,
 // byte for byte, the golden model's (mtx_golden_run) output batch, all 65
-// int32 of every word. Then: a word with S = 0 (ERROR = MTX_ENG_INPUT,
-// output buffer untouched), 0 words (MTX_ENG_BATCH, neither batch buffer
+// int32 of every word. Then: word 3 with S = 0 (ERROR = MTX_ENG_INPUT,
+// ERRWORD = 3, output buffer untouched), 0 words (MTX_ENG_BATCH, neither batch buffer
 // touched), a corrupt TOC length (MTX_ENG_IMAGE_TOC), and a clean run again.
 // CYCLES and BUSYPE must be nonzero after a run. Memory latency 1-6, read
 // stalls 20 %, write stalls 30 %; any access outside the buffers exits 3.
 //   bench IMAGE PLAN
-#include "Vmtx_top.h"
 #include "format/layout.h"
-#include "mem_model.h"
-#include "sim_util.h"
+#include "top_host.h"
 
 extern "C" {
 #include "engine/golden.h"
@@ -24,91 +22,10 @@ extern "C" {
 #include <vector>
 
 typedef std::vector<uint8_t> Bytes;
-static const uint64_t IMG = 0x10000000ull, PLAN = 0x80000000ull, IN = 0x20000000ull, OUT = 0x30000000ull;
-
-struct Bench {
-    mtxsim::Harness<Vmtx_top> &h;
-    mtxsim::MemModel *mem = nullptr;
-    bool aw_fire = false, ar_fire = false, r_fire = false, b_fire = false;
-    uint32_t rdata = 0;
-    explicit Bench(mtxsim::Harness<Vmtx_top> &hh) : h(hh) {}
-    void step()
-    {
-        Vmtx_top *m = h.m;
-        mem->present(m);
-        mem->present_wr(m);
-        m->eval();
-        mem->commit(m);
-        mem->commit_wr(m);
-        aw_fire = m->awvalid_i && m->awready_o;
-        ar_fire = m->arvalid_i && m->arready_o;
-        r_fire = m->rvalid_o && m->rready_i;
-        b_fire = m->bvalid_o && m->bready_i;
-        rdata = m->rdata_o;
-        h.tick();
-    }
-    void write(uint8_t addr, uint32_t v)
-    {
-        Vmtx_top *m = h.m;
-        m->awvalid_i = m->wvalid_i = 1;
-        m->awaddr_i = addr;
-        m->wdata_i = v;
-        m->wstrb_i = 0xf;
-        do
-            step();
-        while (!aw_fire);
-        m->awvalid_i = m->wvalid_i = 0;
-        m->bready_i = 1;
-        do
-            step();
-        while (!b_fire);
-        m->bready_i = 0;
-    }
-    uint32_t read(uint8_t addr)
-    {
-        Vmtx_top *m = h.m;
-        m->arvalid_i = 1;
-        m->araddr_i = addr;
-        do
-            step();
-        while (!ar_fire);
-        m->arvalid_i = 0;
-        m->rready_i = 1;
-        do
-            step();
-        while (!r_fire);
-        m->rready_i = 0;
-        return rdata;
-    }
-    // One run over the given buffers; returns ERROR.
-    uint32_t run(const Bytes &img, const Bytes &plan, const Bytes &in, Bytes &out, uint32_t n, uint64_t seed,
-                 uint64_t *pe, uint64_t *wr_bytes, uint64_t *cycles)
-    {
-        mtxsim::MemModel mm(seed, 1 + (int)(seed % 6), 20);
-        mm.set_wr_stall(30);
-        mm.add("image", IMG, img);
-        mm.add("plan", PLAN, plan);
-        mm.add("in", IN, in);
-        mm.add("out", OUT, out, true);
-        mem = &mm;
-        const uint64_t regs[8] = {IMG, img.size(), PLAN, plan.size(), IN, in.size(), OUT, out.size()};
-        for (int i = 0; i < 8; i++) {
-            write((uint8_t)(0x20 + 8 * i), (uint32_t)regs[i]);
-            write((uint8_t)(0x24 + 8 * i), (uint32_t)(regs[i] >> 32));
-        }
-        write(0x60, n);
-        write(0x00, 1);
-        while (!(read(0x04) & 2u))
-            ;
-        uint32_t err = read(0x08);
-        *cycles = read(0x10) | (uint64_t)read(0x14) << 32;
-        *pe = read(0x18) | (uint64_t)read(0x1c) << 32;
-        *wr_bytes = mm.wr_bytes;
-        out = mm.bytes("out");
-        mem = nullptr;
-        return err;
-    }
-};
+using mtxsim::IMG;
+using mtxsim::PLAN;
+using mtxsim::IN;
+using mtxsim::OUT;
 
 static Bytes read_file(const char *path)
 {
@@ -123,7 +40,7 @@ int main(int argc, char **argv)
         return 2;
     }
     mtxsim::Harness<Vmtx_top> h(argc, argv, "tb_top", 5000000);
-    Bench b(h);
+    mtxsim::TopHost b(h);
     mtxsim::Rng rng(0x70b70b);
     h.reset();
     Bytes img = read_file(argv[1]), plan = read_file(argv[2]);
@@ -184,8 +101,9 @@ int main(int argc, char **argv)
         out = before;
         uint64_t pe, wr, cycles;
         uint32_t err = b.run(img, plan, in, out, 5, rng.next(), &pe, &wr, &cycles);
-        if (err != MTX_ENG_INPUT || out != before || wr != 0)
-            h.fail("S = 0: error %u (want %u), %llu bytes written", err, MTX_ENG_INPUT, (unsigned long long)wr);
+        if (err != MTX_ENG_INPUT || b.err_word != 3 || out != before || wr != 0)
+            h.fail("S = 0 in word 3: error %u word %u (want %u word 3), %llu bytes written", err, b.err_word,
+                   MTX_ENG_INPUT, (unsigned long long)wr);
         runs++;
     }
     {

@@ -11,6 +11,7 @@
 //   0x40/0x44 IN_BASE, 0x48/0x4C IN_BYTES, 0x50/0x54 OUT_BASE,
 //   0x58/0x5C OUT_BYTES   RW  batch buffers (lo, hi); bases 16-byte aligned
 //   0x60 WORDS            RW  words in the batch (1..64)
+//   0x64 ERRWORD     R   with ERROR = MTX_ENG_INPUT: the first refused word
 // A write takes AW and W together; one outstanding transaction per channel.
 `default_nettype none
 
@@ -49,6 +50,7 @@ module mtx_ctrl_regs (
   input  logic        busy_i,
   input  logic        done_i,
   input  logic [7:0]  err_i,
+  input  logic [5:0]  err_word_i,
   input  logic [7:0]  layers_i,
   input  logic [8:0]  pe_busy_i
 );
@@ -62,6 +64,7 @@ module mtx_ctrl_regs (
   logic [63:0] cycles_q, pe_q;
   logic        done_q;
   logic [7:0]  err_q;
+  logic [5:0]  errw_q;
   logic        bvalid_q, rvalid_q;
   logic [31:0] rdata_q;
   logic        wr, rd, start;
@@ -99,6 +102,7 @@ module mtx_ctrl_regs (
       6'h05: rd_d = cycles_q[63:32];
       6'h06: rd_d = pe_q[31:0];
       6'h07: rd_d = pe_q[63:32];
+      6'h19: rd_d = {26'd0, errw_q};
       default: ;
     endcase
   end
@@ -109,6 +113,7 @@ module mtx_ctrl_regs (
       pe_q     <= '0;
       done_q   <= 1'b0;
       err_q    <= '0;
+      errw_q   <= '0;
       bvalid_q <= 1'b0;
       rvalid_q <= 1'b0;
       rdata_q  <= '0;
@@ -120,12 +125,14 @@ module mtx_ctrl_regs (
         pe_q     <= '0;
         done_q   <= 1'b0;
         err_q    <= '0;
+        errw_q   <= '0;
       end else begin
         if (busy_i) cycles_q <= cycles_q + 64'd1;
         pe_q <= pe_q + 64'(pe_busy_i);
         if (done_i) begin
           done_q <= 1'b1;
           err_q  <= err_i;
+          errw_q <= err_word_i;
         end
       end
       if (wr) bvalid_q <= 1'b1;

@@ -105,6 +105,7 @@ module mtx_engine (
     .done_i      (done),
     .err_i       (err),
     .layers_i    (layers),
+    .err_word_i  (6'd0),
     .pe_busy_i   (9'd0)
   );
 

@@ -97,6 +97,7 @@ module mtx_top (
   logic        perf_run;
   logic [2:0]  perf_prog;
   logic [6:0]  perf_rows;
+  logic        perf_gemm;
 
   // read masters
   logic         seq_req_valid, seq_req_ready, seq_rsp_valid;
@@ -146,6 +147,7 @@ module mtx_top (
     .done_i      (done),
     .err_i       (err_q),
     .layers_i    (layers),
+    .err_word_i  (wc_err_word),
     .pe_busy_i   (pe_busy)
   );
 
@@ -321,6 +323,7 @@ module mtx_top (
     .perf_run_o     (perf_run),
     .perf_prog_o    (perf_prog),
     .perf_rows_o    (perf_rows),
+    .perf_gemm_o    (perf_gemm),
     .out_word_i     (out_word),
     .out_idx_i      (out_idx),
     .out_id_o       (out_id),
@@ -400,7 +403,7 @@ module mtx_top (
   assign irq_o = done;
 
   logic unused;
-  assign unused = ^{seq_busy, bio_busy, wc_busy, desc_kind, desc_origin, wc_err_word, perf_run, perf_prog,
-                   perf_rows};
+  assign unused = ^{seq_busy, bio_busy, wc_busy, desc_kind, desc_origin, perf_run, perf_prog,
+                   perf_rows, perf_gemm};
 
 endmodule
