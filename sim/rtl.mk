@@ -214,7 +214,7 @@ $(RTL_NL)/requant_gates/bench: $(RTL_NL)/mtx_requant.v sim/tb_requant.cpp sim/si
 	$(RTL_NL_GATES) --top-module mtx_requant -Mdir $(@D) -o bench \
 	    $(CURDIR)/$< $(CURDIR)/sim/tb_requant.cpp > $(@D)/build.log 2>&1 || (tail -30 $(@D)/build.log; exit 1)
 
-SYNTH_TOPS ?= mtx_top mtx_word_ctrl mtx_linear mtx_softmax_row mtx_rmsnorm mtx_requant mtx_argmax
+SYNTH_TOPS ?= mtx_top mtx_linear mtx_attention mtx_softmax_row mtx_rmsnorm mtx_requant mtx_argmax
 ifeq ($(shell command -v $(YOSYS) 2>/dev/null),)
 synth:
 	@echo "synth: skipped: yosys not found"
