@@ -69,7 +69,8 @@ static void test_failing_sim(void) {
 }
 
 /* The fixture has C = 8, which the RTL refuses (C a multiple of 16, the
- * array's k step): the word ends with MTX_ENG_IMAGE_DIMS (4). */
+ * array's k step): the plan sequencer ends the batch with
+ * MTX_ENG_IMAGE_DIMS (4) before any word runs. */
 static void test_refused_word(void) {
     mtx_device *d = NULL;
     if (mtx_device_open(&d, "rtl", NULL)) {
@@ -80,7 +81,7 @@ static void test_refused_word(void) {
     CU_ASSERT_EQUAL_FATAL(fixture_open(&f), 0);
     CU_ASSERT_EQUAL(mtx_device_load_image(d, &f.im), MTX_OK);
     CU_ASSERT_EQUAL(mtx_device_run(d, &f.plan, f.plan_bytes, f.plan_len, f.in, 1, f.out), MTX_ERR_DATA);
-    CU_ASSERT_PTR_NOT_NULL(strstr(mtx_last_error(), "word 0 refused with engine status 4"));
+    CU_ASSERT_PTR_NOT_NULL(strstr(mtx_last_error(), "the engine refused the batch: status 4 (image dims)"));
     CU_ASSERT(mtx_device_stats_get(d)->cycles > 0);
     mtx_device_close(d);
     fixture_close(&f);
@@ -90,5 +91,5 @@ void mtx_suite_rtl(void) {
     CU_pSuite s = CU_add_suite("rtl", NULL, NULL);
     CU_add_test(s, "missing simulator named with the way to build it", test_missing_sim);
     CU_add_test(s, "failing simulator reported with its exit status", test_failing_sim);
-    CU_add_test(s, "refused word reported with the engine status", test_refused_word);
+    CU_add_test(s, "refused batch reported with the engine status", test_refused_word);
 }

@@ -1,13 +1,15 @@
 /* backend_rtl.c - the rtl backend: the SystemVerilog engine (hw/rtl,
- * mtx_word_ctrl) under Verilator, run as a subprocess over files. The
+ * mtx_top, the whole engine) under Verilator, run as a subprocess over files. The
  * simulator is sim/rtl_run.cpp built by `make rtl-sim` (or rtl-test) into
  * BUILD/rtl/rtl_run/sim beside this modtx; MTX_RTL_SIM names another.
  * open makes a private temporary directory; loading an image writes it
  * there once; each run writes the plan and the batch input, runs the
  * simulator (its output goes to sim.log) and reads the output buffer and
- * the simulated cycles and busy PE-cycles back. A word the engine refuses
- * (its status in the stats file) fails the run with that status. */
+ * the simulated cycles and busy PE-cycles back. A batch the engine refuses
+ * (its status in the stats file, with the word for MTX_ENG_INPUT) fails
+ * the run with that status. */
 #include "core/fsutil.h"
+#include "device/backend_xrt.h"
 #include "device/backends.h"
 
 #include <fcntl.h>
@@ -156,7 +158,12 @@ static mtx_status rtl_run(void *state, const mtx_image *im, const mtx_plan *p, c
     if (rs) return rs;
     st->cycles = cycles;
     st->busy_pe_cycles = busy;
-    if (status) return mtx_set_error(MTX_ERR_DATA, "word %d refused with engine status %d", word, status);
+    if (status && word >= 0)
+        return mtx_set_error(MTX_ERR_DATA, "the engine refused word %d: status %d (%s)", word, status,
+                             mtx_engine_status_name(status));
+    if (status)
+        return mtx_set_error(MTX_ERR_DATA, "the engine refused the batch: status %d (%s)", status,
+                             mtx_engine_status_name(status));
     return MTX_OK;
 }
 
