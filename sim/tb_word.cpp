@@ -124,7 +124,7 @@ template <class H> static int run_plan(H &h, const char *image, const char *plan
     // Per-program cycles and busy PE-cycles, attributed by the perf port.
     struct Acc {
         uint64_t cycles = 0, busy = 0, calls = 0, rows = 0, gemm = 0;
-    } prog[5];
+    } prog[5], enc_by_words[65]; // ENC calls by the words of their group
     // Runs one batch (words as given, lengths S); returns the cycles it took.
     auto run_batch = [&](const std::vector<std::vector<int32_t>> &ws, const std::vector<int> &S, int nw,
                          mtxsim::MemModel &mem, uint64_t *busy) {
@@ -160,6 +160,16 @@ template <class H> static int run_plan(H &h, const char *image, const char *plan
                 if (!was_run) {
                     a.calls++;
                     a.rows += m->perf_rows_o;
+                }
+                if (m->perf_prog_o == 0 && m->perf_words_o <= 64) {
+                    Acc &e = enc_by_words[m->perf_words_o];
+                    e.cycles++;
+                    e.busy += m->pe_busy_o;
+                    e.gemm += m->perf_gemm_o;
+                    if (!was_run) {
+                        e.calls++;
+                        e.rows += m->perf_rows_o;
+                    }
                 }
             }
             was_run = m->perf_run_o;
@@ -262,6 +272,12 @@ template <class H> static int run_plan(H &h, const char *image, const char *plan
                 plan_path, words.size(), nb, (unsigned long long)steps, (unsigned long long)cycles,
                 (double)cycles / (double)words.size(), 100.0 * (double)gemm / (double)cycles,
                 100.0 * (double)busy / (256.0 * (double)cycles));
+    for (int w = 1; w <= 64; w++)
+        if (enc_by_words[w].calls)
+            std::printf("tb_word:   ENC of %2d-word groups: %4llu calls, %5.1f rows each, PE use %5.1f%%\n", w,
+                        (unsigned long long)enc_by_words[w].calls,
+                        (double)enc_by_words[w].rows / (double)enc_by_words[w].calls,
+                        100.0 * (double)enc_by_words[w].busy / (256.0 * (double)enc_by_words[w].cycles));
     static const char *names[5] = {"ENC", "DEC", "CKV", "MEM", "HEAD"};
     for (int p = 0; p < 5; p++)
         if (prog[p].calls)

@@ -98,6 +98,7 @@ module mtx_top (
   logic [2:0]  perf_prog;
   logic [6:0]  perf_rows;
   logic        perf_gemm;
+  logic [6:0]  perf_words;
 
   // read masters
   logic         seq_req_valid, seq_req_ready, seq_rsp_valid;
@@ -324,6 +325,7 @@ module mtx_top (
     .perf_prog_o    (perf_prog),
     .perf_rows_o    (perf_rows),
     .perf_gemm_o    (perf_gemm),
+    .perf_words_o   (perf_words),
     .out_word_i     (out_word),
     .out_idx_i      (out_idx),
     .out_id_o       (out_id),
@@ -404,6 +406,6 @@ module mtx_top (
 
   logic unused;
   assign unused = ^{seq_busy, bio_busy, wc_busy, desc_kind, desc_origin, perf_run, perf_prog,
-                   perf_rows, perf_gemm};
+                   perf_rows, perf_gemm, perf_words};
 
 endmodule

@@ -77,6 +77,7 @@ module mtx_word_ctrl (
   output logic [2:0]   perf_prog_o,
   output logic [6:0]   perf_rows_o,
   output logic         perf_gemm_o,   // the layer controller runs a GEMM op
+  output logic [6:0]   perf_words_o,  // words in the current group
   // results
   input  logic [5:0]   out_word_i,
   input  logic [5:0]   out_idx_i,
@@ -249,6 +250,7 @@ module mtx_word_ctrl (
   assign perf_run_o  = lc_busy;
   assign perf_prog_o = lc_prog;
   assign perf_rows_o = lc_n;
+  assign perf_words_o = gw_q;
 
   mtx_layer_ctrl u_layer (
     .clk_i,
