@@ -362,6 +362,11 @@ static int score_split(runner *r, const char *split, long limit, long sample, in
         printf("%s: %d words  PER %.2f%%  WER %.2f%%  (%s on %s, %.0f words/s)\n", split, n, mtx_score_per(&sc),
                mtx_score_wer(&sc), plan, backend, wps);
         if (compare) printf("fp32 of the same assembly: PER %.2f%%  WER %.2f%%\n", mtx_score_per(&ref), mtx_score_wer(&ref));
+        if (r->cycles && n)
+            printf("simulated: %llu cycles (%.0f a word), %llu busy PE-cycles (PE use %.1f%% of %d x %d)\n",
+                   (unsigned long long)r->cycles, (double)r->cycles / n, (unsigned long long)r->busy_pe,
+                   100.0 * (double)r->busy_pe / ((double)r->cycles * MTX_PE_ROWS * MTX_PE_COLS), MTX_PE_ROWS,
+                   MTX_PE_COLS);
         if (against)
             printf("against %s: %d of %d words differ (%s %.0f words/s)\n", against, differ, n, against,
                    against_secs > 0 ? n / against_secs : 0);
