@@ -4,10 +4,10 @@
 // descriptor and the batch registers through the memory port and then hands
 // each descriptor out on the layer port (layer_*); the image's header fields
 // and global section offsets (img_*) and the batch registers (batch_*) are
-// outputs for the datapath (mtx_top joins it to mtx_word_ctrl). The datapath units (mtx_linear,
-// mtx_rmsnorm_row, mtx_softmax_row, mtx_requant, mtx_argmax) are built and
-// verified on their own but not yet connected here, so BUSYPE reads 0 and a
-// run ends when the last descriptor has been taken.
+// outputs. The sequencer's bench (tb_engine) runs this half alone: BUSYPE
+// reads 0 and a run ends when the last descriptor has been taken. The
+// whole engine is mtx_top, which joins the same two units to the batch
+// mover and the batched word controller.
 `default_nettype none
 
 module mtx_engine (
