@@ -139,7 +139,7 @@ RTL_RUN_WORDS := hello world modular transformer phoneme quixotic zebra strength
 
 # One Verilator model per bench; rebuilt when any RTL file or the harness changes.
 .SECONDEXPANSION:
-$(RTL_BUILD)/tb_%/bench: sim/tb_%.cpp sim/sim_util.h sim/mem_model.h sim/word_setup.h sim/top_host.h $(RTL_SRCS) $(RTL_WAIVE) $(RTL_BUILD)/ref_iops.o $(RTL_BUILD)/iops.o $$(RTL_DEPS_$$*)
+$(RTL_BUILD)/tb_%/bench: sim/tb_%.cpp sim/sim_util.h sim/mem_model.h sim/word_setup.h sim/top_host.h sim/axil.h $(RTL_SRCS) $(RTL_WAIVE) $(RTL_BUILD)/ref_iops.o $(RTL_BUILD)/iops.o $$(RTL_DEPS_$$*)
 	@mkdir -p $(@D)
 	$(RTL_VENV) $(VERILATOR) $(RTL_VFLAGS) $(if $(RTL_LIBS_$*),-LDFLAGS "$(RTL_LIBS_$*)") --top-module $(RTL_TOP_$*) -Mdir $(@D) -o bench \
 	    hw/rtl/$(RTL_TOP_$*).sv $(CURDIR)/sim/tb_$*.cpp > $(@D)/build.log 2>&1 || (tail -30 $(@D)/build.log; exit 1)
@@ -152,7 +152,7 @@ rtl-sim:
 else
 rtl-sim: $(RTL_SIM)
 endif
-$(BUILD)/rtl/rtl_run/sim: sim/rtl_run.cpp sim/top_host.h sim/sim_util.h sim/mem_model.h $(RTL_SRCS) $(RTL_WAIVE)
+$(BUILD)/rtl/rtl_run/sim: sim/rtl_run.cpp sim/top_host.h sim/axil.h sim/sim_util.h sim/mem_model.h $(RTL_SRCS) $(RTL_WAIVE)
 	@mkdir -p $(@D)
 	$(RTL_VENV) $(VERILATOR) --cc --exe --build -O3 -j 2 -Wall --x-assign fast --x-initial fast -y hw/rtl $(RTL_WAIVE) \
 	    -CFLAGS "-O1 -I$(CURDIR)/sim -I$(CURDIR)/host" \

@@ -18,6 +18,7 @@
 #include "Vmtx_engine.h"
 #include "format/layout.h"
 #include "mem_model.h"
+#include "axil.h"
 #include "sim_util.h"
 
 extern "C" {
@@ -203,39 +204,8 @@ struct Bench {
         }
         h.tick();
     }
-    void write(uint8_t addr, uint32_t v)
-    {
-        Vmtx_engine *m = h.m;
-        m->awvalid_i = m->wvalid_i = 1;
-        m->awaddr_i = addr;
-        m->wdata_i = v;
-        m->wstrb_i = 0xf;
-        do
-            step();
-        while (!aw_fire);
-        m->awvalid_i = m->wvalid_i = 0;
-        m->bready_i = 1;
-        do
-            step();
-        while (!b_fire);
-        m->bready_i = 0;
-    }
-    uint32_t read(uint8_t addr)
-    {
-        Vmtx_engine *m = h.m;
-        m->arvalid_i = 1;
-        m->araddr_i = addr;
-        do
-            step();
-        while (!ar_fire);
-        m->arvalid_i = 0;
-        m->rready_i = 1;
-        do
-            step();
-        while (!r_fire);
-        m->rready_i = 0;
-        return rdata;
-    }
+    void write(uint8_t addr, uint32_t v) { mtxsim::axil_write(*this, addr, v); }
+    uint32_t read(uint8_t addr) { return mtxsim::axil_read(*this, addr); }
     // One run; returns the ERROR register; beats and layers through pointers.
     uint32_t run(const Setup &s, uint64_t *beats, uint32_t *layers, uint64_t *cycles)
     {
