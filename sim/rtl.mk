@@ -18,7 +18,11 @@ RTL_WAIVE := hw/rtl/lint_waivers.vlt
 # generated model, whose 64-bit arithmetic relies on wrap-around. LDFLAGS
 # still links the sanitizer runtime that an instrumented libmodtx.a needs.
 RTL_VENV  := env -u OPT -u MAKEFLAGS -u MFLAGS
-RTL_VFLAGS = --cc --exe --build -O3 -j 2 -Wall --x-assign fast --x-initial fast \
+# Verilator compiles its generated model with -Os by default; -O2 simulates
+# the whole engine about 1.2x faster (16 words of the 1x plan through
+# rtl_run: 39.6 s at -Os, 32.3 s at -O2; -O2 -march=native was no faster).
+RTL_OPT   := -MAKEFLAGS "OPT_FAST=-O2"
+RTL_VFLAGS = --cc --exe --build -O3 -j 2 $(RTL_OPT) -Wall --x-assign fast --x-initial fast \
 	$(if $(RTL_TRACE),--trace-fst) -y hw/rtl $(RTL_WAIVE) \
 	-CFLAGS "-O1 -I$(CURDIR)/sim -I$(CURDIR)/host" -LDFLAGS "$(CURDIR)/$(RTL_BUILD)/ref_iops.o $(CURDIR)/$(RTL_BUILD)/iops.o -lm"
 
@@ -78,9 +82,11 @@ rtl-test: lint $(RTL_BENCH_BINS) $(RTL_SIM)
 	@$(BUILD)/modtx run --backend ref --image $(RTL_BUILD)/img/image.bin --plan $(RTL_BUILD)/img/3.00x.plan \
 	    $(RTL_RUN_WORDS) > $(RTL_BUILD)/run_ref.txt
 	@$(BUILD)/modtx run --backend rtl --image $(RTL_BUILD)/img/image.bin --plan $(RTL_BUILD)/img/3.00x.plan \
-	    --verbose $(RTL_RUN_WORDS) > $(RTL_BUILD)/run_rtl.txt 2> $(RTL_BUILD)/run_rtl.log
+	    --batch 4 --verbose $(RTL_RUN_WORDS) > $(RTL_BUILD)/run_rtl.txt 2> $(RTL_BUILD)/run_rtl.log
 	@cmp -s $(RTL_BUILD)/run_ref.txt $(RTL_BUILD)/run_rtl.txt || \
 	    (echo "rtl-test: modtx run --backend rtl differs from ref"; diff $(RTL_BUILD)/run_ref.txt $(RTL_BUILD)/run_rtl.txt; exit 1)
+	@awk '/^batch /{n++; s+=$$6} /^simulated:/{t=$$2} END{exit !(n == 2 && t > 0 && s == t)}' $(RTL_BUILD)/run_rtl.log || \
+	    (echo "rtl-test: --verbose should print 2 batches whose cycles sum to the total:"; cat $(RTL_BUILD)/run_rtl.log; exit 1)
 	@echo "rtl-test: modtx run --backend rtl equals ref on $(words $(RTL_RUN_WORDS)) words (3x plan): $$(tail -1 $(RTL_BUILD)/run_rtl.log)"
 endif
 
@@ -154,7 +160,7 @@ rtl-sim: $(RTL_SIM)
 endif
 $(BUILD)/rtl/rtl_run/sim: sim/rtl_run.cpp sim/top_host.h sim/axil.h sim/sim_util.h sim/mem_model.h $(RTL_SRCS) $(RTL_WAIVE)
 	@mkdir -p $(@D)
-	$(RTL_VENV) $(VERILATOR) --cc --exe --build -O3 -j 2 -Wall --x-assign fast --x-initial fast -y hw/rtl $(RTL_WAIVE) \
+	$(RTL_VENV) $(VERILATOR) --cc --exe --build -O3 -j 2 $(RTL_OPT) -Wall --x-assign fast --x-initial fast -y hw/rtl $(RTL_WAIVE) \
 	    -CFLAGS "-O1 -I$(CURDIR)/sim -I$(CURDIR)/host" \
 	    --top-module mtx_top -Mdir $(@D) -o sim hw/rtl/mtx_top.sv $(CURDIR)/sim/rtl_run.cpp \
 	    > $(@D)/build.log 2>&1 || (tail -30 $(@D)/build.log; exit 1)

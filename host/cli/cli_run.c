@@ -38,8 +38,9 @@ static const char run_help[] =
     "(backend xrt) is the kernel's xclbin and --device the card's index (default\n"
     "0; docs/deploy.md).\n"
     "Backends: ref (the golden model), csim (the HLS kernel compiled natively),\n"
-    "rtl (hw/rtl under Verilator, a subprocess; --verbose and --json add\n"
-    "simulated cycles), xrt (the HLS kernel on an Alveo card through XRT)";
+    "rtl (hw/rtl under Verilator, a subprocess; --verbose prints each batch's\n"
+    "simulated cycles on stderr, --json adds them as batch_cycles beside the\n"
+    "total), xrt (the HLS kernel on an Alveo card through XRT)";
 
 enum { RUN_MAX_PLANS = 16 };
 
@@ -55,14 +56,17 @@ typedef struct {
     uint64_t plan_len[RUN_MAX_PLANS];
     mtx_vocab sv, tv;
     mtx_device *dev;
-    int batch;
+    int batch, verbose;
     uint64_t cycles, busy_pe;    /* simulated (rtl): summed over every batch run */
+    uint64_t *batch_cycles;      /* simulated (rtl): each batch's cycles, n_batches of them */
+    int n_batches, cap_batches;
 } runner;
 
 static void runner_free(runner *r) {
     mtx_device_close(r->dev);
     for (int i = 0; i < r->n_plans; i++) free(r->plan_bytes[i]);
     free(r->img);
+    free(r->batch_cycles);
     mtx_vocab_free(&r->sv);
     mtx_vocab_free(&r->tv);
 }
@@ -134,17 +138,40 @@ static mtx_status runner_open(runner *r, const char *backend, const char *image,
     return st;
 }
 
-/* Runs n encoded words (MTX_IO_STRIDE layout) in batches; batch k uses plan k % n_plans. */
-static mtx_status run_words(runner *r, const int32_t *in, int n, int32_t *out, double *seconds) {
+/* The simulated cycles of one batch: summed into r, kept for --json and
+ * printed with --verbose. */
+static mtx_status note_batch(runner *r, int k, int words, const char *plan, const mtx_device_stats *ds) {
+    if (!ds->cycles) return MTX_OK;
+    r->cycles += ds->cycles;
+    r->busy_pe += ds->busy_pe_cycles;
+    if (r->n_batches == r->cap_batches) {
+        const int cap = r->cap_batches ? 2 * r->cap_batches : 64;
+        uint64_t *p = realloc(r->batch_cycles, sizeof *p * (size_t)cap);
+        if (!p) return mtx_set_error(MTX_ERR_NOMEM, "out of memory");
+        r->batch_cycles = p;
+        r->cap_batches = cap;
+    }
+    r->batch_cycles[r->n_batches++] = ds->cycles;
+    if (r->verbose) {
+        const char *base = strrchr(plan, '/') ? strrchr(plan, '/') + 1 : plan;
+        fprintf(stderr, "batch %d (%d words, %s): %llu cycles (%.0f a word), PE use %.1f%%\n", k + 1, words, base,
+                (unsigned long long)ds->cycles, (double)ds->cycles / words,
+                100.0 * (double)ds->busy_pe_cycles / ((double)ds->cycles * MTX_PE_ROWS * MTX_PE_COLS));
+    }
+    return MTX_OK;
+}
+
+/* Runs n encoded words (MTX_IO_STRIDE layout) in batches; batch k uses plan
+ * k % n_plans. count: the batches' simulated cycles are r's (not for a
+ * second backend's run of the same words). */
+static mtx_status run_words(runner *r, const int32_t *in, int n, int32_t *out, double *seconds, int count) {
     const double t0 = mtx_now_s();
     mtx_status st = MTX_OK;
     for (int i = 0, k = 0; !st && i < n; i += r->batch, k++) {
         const int B = n - i < r->batch ? n - i : r->batch, pi = k % r->n_plans;
         st = mtx_device_run(r->dev, &r->plan[pi], r->plan_bytes[pi], r->plan_len[pi],
                             in + (int64_t)i * MTX_IO_STRIDE, B, out + (int64_t)i * MTX_IO_STRIDE);
-        const mtx_device_stats *ds = mtx_device_stats_get(r->dev);
-        r->cycles += ds->cycles;
-        r->busy_pe += ds->busy_pe_cycles;
+        if (!st && count) st = note_batch(r, k, B, r->plan_name[pi], mtx_device_stats_get(r->dev));
     }
     if (seconds) *seconds = mtx_now_s() - t0;
     return st;
@@ -194,7 +221,7 @@ static int transcribe(runner *r, word_list *w) {
             slot[i] = n++;
         }
     }
-    if (n && run_words(r, in, n, out, NULL)) {
+    if (n && run_words(r, in, n, out, NULL, 1)) {
         fprintf(stderr, "modtx run: %s\n", mtx_last_error());
         errors++;
         n = 0;
@@ -225,7 +252,7 @@ static mtx_status run_against(runner *r, const char *against, const int32_t *in,
     if (!st) st = mtx_device_load_image(dev, &r->im);
     if (!st) {
         r->dev = dev;
-        st = run_words(r, in, n, o2, secs);
+        st = run_words(r, in, n, o2, secs, 0);
         r->dev = mine;
     }
     *differ = 0;
@@ -308,7 +335,7 @@ static int score_split(runner *r, const char *split, long limit, long sample, in
         grp[n++] = g;
     }
     double secs = 0;
-    if (!st && n) st = run_words(r, in, n, out, &secs);
+    if (!st && n) st = run_words(r, in, n, out, &secs, 1);
     int differ = 0;
     double against_secs = 0;
     if (!st && n && against) st = run_against(r, against, in, n, out, &differ, &against_secs);
@@ -339,9 +366,12 @@ static int score_split(runner *r, const char *split, long limit, long sample, in
     if (json) {
         printf("{\"split\":\"%s\",\"words\":%d,\"per\":%.4f,\"wer\":%.4f,\"words_per_s\":%.1f,\"plan\":\"%s\","
                "\"backend\":\"%s\"", split, n, mtx_score_per(&sc), mtx_score_wer(&sc), wps, plan, backend);
-        if (r->cycles)
-            printf(",\"cycles\":%llu,\"busy_pe_cycles\":%llu", (unsigned long long)r->cycles,
+        if (r->cycles) {
+            printf(",\"cycles\":%llu,\"busy_pe_cycles\":%llu,\"batch_cycles\":[", (unsigned long long)r->cycles,
                    (unsigned long long)r->busy_pe);
+            for (int b = 0; b < r->n_batches; b++) printf("%s%llu", b ? "," : "", (unsigned long long)r->batch_cycles[b]);
+            printf("]");
+        }
         if (compare) printf(",\"fp32_per\":%.4f,\"fp32_wer\":%.4f", mtx_score_per(&ref), mtx_score_wer(&ref));
         if (against)
             printf(",\"against\":\"%s\",\"differ\":%d,\"against_words_per_s\":%.1f", against, differ,
@@ -393,7 +423,10 @@ static int run_split_plans(runner *r, const char *split, long limit, long sample
         one.plan_bytes[0] = r->plan_bytes[i];
         one.plan_len[0] = r->plan_len[i];
         memcpy(one.plan_name[0], r->plan_name[i], sizeof one.plan_name[0]);
+        one.batch_cycles = NULL; /* this plan's batches only */
+        one.n_batches = one.cap_batches = 0;
         int st = score_split(&one, split, limit, sample, json, compare, backend, against, np > 1 && !json);
+        free(one.batch_cycles);
         if (st > status) status = st;
         if (st && st != 1) break;
     }
@@ -446,6 +479,7 @@ int mtx_cmd_run(int argc, char **argv) {
         return mtx_fail("run");
     }
     rn->batch = (int)batch;
+    rn->verbose = verbose;
     int status;
     if (split) {
         status = run_split_plans(rn, split, limit, sample, json, compare, backend, against);
