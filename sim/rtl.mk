@@ -27,8 +27,9 @@ RTL_VFLAGS = --cc --exe --build -O3 -j 2 $(RTL_OPT) -Wall --x-assign fast --x-in
 	-CFLAGS "-O1 -I$(CURDIR)/sim -I$(CURDIR)/host" -LDFLAGS "$(CURDIR)/$(RTL_BUILD)/ref_iops.o $(CURDIR)/$(RTL_BUILD)/iops.o -lm"
 
 # Bench NAME: sim/tb_NAME.cpp driving top module RTL_TOP_NAME.
-RTL_BENCHES := requant isqrt udiv argmax softmax attention rmsnorm_rows pe_array linear engine layer word batch_io mem_arb top
+RTL_BENCHES := requant requant_row isqrt udiv argmax softmax attention rmsnorm_rows pe_array linear engine layer word batch_io mem_arb top
 RTL_TOP_requant  := mtx_requant
+RTL_TOP_requant_row := mtx_requant_row
 RTL_TOP_isqrt    := mtx_isqrt
 RTL_TOP_udiv     := mtx_udiv
 RTL_TOP_argmax   := mtx_argmax

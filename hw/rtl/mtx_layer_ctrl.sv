@@ -22,11 +22,12 @@
 // program is a fixed list of ops (op_* below) of three kinds: NORM (one
 // mtx_rmsnorm start over all rows, into A or M), GEMM (mtx_linear, its result
 // rows queued in mtx_row_fifo; q8 / ReLU-q8 requantised a row of 16 channels
-// a cycle into Q / caches / H, RES and RAW one channel a cycle into x or
-// mtx_argmax) and ATT (mtx_attention per word or row, into A). mtx_linear reads its activations
-// from A, H or M through the same port as the weights: addresses with bit
-// 63 set are answered from the buffer (bits 41:40 select it) one cycle
-// later, the rest go out on the memory port.
+// a cycle (mtx_requant_row) into Q / caches / H, RES and RAW one channel a
+// cycle into x or mtx_argmax) and ATT (mtx_attention per word or row, into
+// A). mtx_linear reads its activations from A, H or M through the same port
+// as the weights: addresses with bit 63 set are answered from the buffer
+// (bits 41:40 select it) one cycle later, the rest go out on the memory
+// port.
 // On-chip buffers (beats of 16 bytes): A (S, C) int8 for norm outputs and
 // att; M (S, C) int8, the memory; Q head-major ((h, t) rows of hs bytes);
 // KC, VC the self-attention KV cache, (slot, h, position) rows of hs bytes
@@ -729,100 +730,33 @@ module mtx_layer_ctrl (
   end
 
   // ---- wide path: the column tile's 16 multipliers, 16 requantisers ----
-  logic         mf_act_q;        // filling the multipliers of column tile mf_o0
-  logic [4:0]   mf_i_q;
-  logic [11:0]  mf_o0_q, mc_o0_q;
-  logic         mc_v_q;
-  logic [511:0] mc_q;            // m[o0 + i] at [i*32 +: 32]
-  logic [511:0] wrow_q;
-  logic         wv1_q, wv2_q, wv3_q;
-  logic [14:0]  wb1_q, wb2_q, wb3_q;
-  logic [2:0]   wu1_q, wu2_q, wu3_q;
-  logic [15:0]  wq_vo;
+  logic         wq_v, mf_re;
+  logic [12:0]  mf_idx;
   logic [127:0] wq_beat;
+  logic [14:0]  wq_beat_no;
+  logic [2:0]   wq_buf;
 
-  logic [3:0]   mf_m1;
-  assign mf_m1     = 4'(mf_i_q - 5'd1);
-  assign mc_hit    = mc_v_q && (mc_o0_q == lin_o0);
-  assign wide_busy = mf_act_q || wv1_q || wv2_q || wv3_q;
-
-  always_ff @(posedge clk_i or negedge rst_ni) begin
-    if (!rst_ni) begin
-      mf_act_q <= 1'b0;
-      mf_i_q   <= '0;
-      mf_o0_q  <= '0;
-      mc_o0_q  <= '0;
-      mc_v_q   <= 1'b0;
-      mc_q     <= '0;
-      wrow_q   <= '0;
-      wv1_q    <= 1'b0;
-      wv2_q    <= 1'b0;
-      wv3_q    <= 1'b0;
-      wb1_q    <= '0;
-      wb2_q    <= '0;
-      wb3_q    <= '0;
-      wu1_q    <= '0;
-      wu2_q    <= '0;
-      wu3_q    <= '0;
-    end else begin
-      if (state_q == GStart) begin
-        mc_v_q   <= 1'b0;
-        mf_act_q <= 1'b0;
-      end else if (state_q == GRun && wide) begin
-        if (!mf_act_q && lin_out_v && !mc_hit) begin
-          mf_act_q <= 1'b1;
-          mf_i_q   <= '0;
-          mf_o0_q  <= lin_o0;
-          mc_v_q   <= 1'b0;
-        end
-        if (mf_act_q) begin  // word mf_i - 1 is on kr_data
-          mf_i_q <= mf_i_q + 5'd1;
-          if (mf_i_q != 5'd0) begin
-            mc_q[32'(mf_m1)*32 +: 32] <= kr_data;
-          end
-          if (mf_i_q == 5'd16) begin
-            mf_act_q <= 1'b0;
-            mc_v_q   <= 1'b1;
-            mc_o0_q  <= mf_o0_q;
-          end
-        end
-      end
-      wv1_q <= sr_take && wide;
-      if (sr_take) begin
-        wrow_q <= lin_row;
-        wb1_q  <= sr_beat_d;
-        wu1_q  <= sr_buf_d;
-      end
-      wv2_q <= wv1_q;
-      wb2_q <= wb1_q;
-      wu2_q <= wu1_q;
-      wv3_q <= wv2_q;
-      wb3_q <= wb2_q;
-      wu3_q <= wu2_q;
-    end
-  end
-
-  for (genvar i = 0; i < 16; i++) begin : g_wq
-    logic signed [63:0] y;
-    logic               unused_wy;
-    mtx_requant u_wq (
-      .clk_i,
-      .rst_ni,
-      .valid_i(wv1_q),
-      .acc_i  (wrow_q[i*32 +: 32]),
-      .m_i    (mc_q[i*32 +: 32]),
-      .s_i    (rs_q),
-      .mode_i (op_mode),
-      .x_i    (32'sd0),
-      .valid_o(wq_vo[i]),
-      .y_o    (y)
-    );
-    assign wq_beat[i*8 +: 8] = y[7:0];
-    assign unused_wy = ^y[63:8];  // q8: the value fits the low byte
-  end
-
-  logic unused_wq;
-  assign unused_wq = ^wq_vo[15:1];  // the lanes run in step with lane 0
+  mtx_requant_row #(.TW(18)) u_wide (
+    .clk_i,
+    .rst_ni,
+    .clear_i    (state_q == GStart),
+    .en_i       ((state_q == GRun) && wide),
+    .row_valid_i(lin_out_v),
+    .o0_i       (lin_o0),
+    .hit_o      (mc_hit),
+    .m_re_o     (mf_re),
+    .m_idx_o    (mf_idx),
+    .m_i        (kr_data),
+    .take_i     (sr_take && wide),
+    .acc_i      (lin_row),
+    .tag_i      ({sr_buf_d, sr_beat_d}),
+    .s_i        (rs_q),
+    .mode_i     (op_mode),
+    .beat_v_o   (wq_v),
+    .beat_o     (wq_beat),
+    .tag_o      ({wq_buf, wq_beat_no}),
+    .busy_o     (wide_busy)
+  );
 
   // ---- byte packer: 16 consecutive bytes of one producer form one beat ----
   logic         pk_v;
@@ -856,10 +790,10 @@ module mtx_layer_ctrl (
     endcase
     pk_we    = pk_v && (pk_lane_q == 4'd15);
     pk_wdata = {pk_byte, pk_data_q};
-    if (wq_vo[0]) begin  // a wide row: one whole beat
+    if (wq_v) begin  // a wide row: one whole beat
       pk_we    = 1'b1;
-      pk_beat  = wb3_q;
-      pk_buf   = wu3_q;
+      pk_beat  = wq_beat_no;
+      pk_buf   = wq_buf;
       pk_wdata = wq_beat;
     end
     if ((state_q == AStart || state_q == AWait) && at_ov) begin  // an att beat into A
@@ -1065,8 +999,8 @@ module mtx_layer_ctrl (
         kr_re   = sr_act_q;
         kr_word = op_rec + 14'd1 + 14'(sr_o0_q) + 14'(sr_c_q);
         if (wide) begin  // the wide path's multipliers, one word a cycle
-          kr_re   = mf_act_q && mf_i_q != 5'd16;
-          kr_word = op_rec + 14'd1 + 14'(mf_o0_q) + 14'(mf_i_q);
+          kr_re   = mf_re;
+          kr_word = op_rec + 14'd1 + 14'(mf_idx);
         end
       end
       default: kr_re = 1'b0;
