@@ -88,6 +88,11 @@ rtl-test: lint $(RTL_BENCH_BINS) $(RTL_SIM)
 	    (echo "rtl-test: modtx run --backend rtl differs from ref"; diff $(RTL_BUILD)/run_ref.txt $(RTL_BUILD)/run_rtl.txt; exit 1)
 	@awk '/^batch /{n++; s+=$$6} /^simulated:/{t=$$2} END{exit !(n == 2 && t > 0 && s == t)}' $(RTL_BUILD)/run_rtl.log || \
 	    (echo "rtl-test: --verbose should print 2 batches whose cycles sum to the total:"; cat $(RTL_BUILD)/run_rtl.log; exit 1)
+	@$(BUILD)/modtx run --backend rtl --image $(RTL_BUILD)/img/image.bin --plan $(RTL_BUILD)/img/6.00x.plan \
+	    --split test --limit 3 --batch 2 --json > $(RTL_BUILD)/run_rtl.json
+	@sed -n 's/.*"cycles":\([0-9]*\),.*"batch_cycles":\[\([0-9,]*\)\].*/\1 \2/p' $(RTL_BUILD)/run_rtl.json | \
+	    awk '{c = $$1; n = split($$2, b, ","); for (i = 1; i <= n; i++) s += b[i]} END{exit !(n == 2 && c > 0 && s == c)}' || \
+	    (echo "rtl-test: --json batch_cycles should hold 2 batches summing to cycles:"; cat $(RTL_BUILD)/run_rtl.json; exit 1)
 	@echo "rtl-test: modtx run --backend rtl equals ref on $(words $(RTL_RUN_WORDS)) words (3x plan): $$(tail -1 $(RTL_BUILD)/run_rtl.log)"
 endif
 

@@ -138,6 +138,17 @@ static mtx_status runner_open(runner *r, const char *backend, const char *image,
     return st;
 }
 
+/* Percent of the PE array's cycles that were busy. */
+static double pe_use(uint64_t busy, uint64_t cycles) {
+    return 100.0 * (double)busy / ((double)cycles * MTX_PE_ROWS * MTX_PE_COLS);
+}
+
+/* A plan path's file name. */
+static const char *plan_base(const char *path) {
+    const char *slash = strrchr(path, '/');
+    return slash ? slash + 1 : path;
+}
+
 /* The simulated cycles of one batch: summed into r, kept for --json and
  * printed with --verbose. */
 static mtx_status note_batch(runner *r, int k, int words, const char *plan, const mtx_device_stats *ds) {
@@ -153,10 +164,9 @@ static mtx_status note_batch(runner *r, int k, int words, const char *plan, cons
     }
     r->batch_cycles[r->n_batches++] = ds->cycles;
     if (r->verbose) {
-        const char *base = strrchr(plan, '/') ? strrchr(plan, '/') + 1 : plan;
-        fprintf(stderr, "batch %d (%d words, %s): %llu cycles (%.0f a word), PE use %.1f%%\n", k + 1, words, base,
-                (unsigned long long)ds->cycles, (double)ds->cycles / words,
-                100.0 * (double)ds->busy_pe_cycles / ((double)ds->cycles * MTX_PE_ROWS * MTX_PE_COLS));
+        fprintf(stderr, "batch %d (%d words, %s): %llu cycles (%.0f a word), PE use %.1f%%\n", k + 1, words,
+                plan_base(plan), (unsigned long long)ds->cycles, (double)ds->cycles / words,
+                pe_use(ds->busy_pe_cycles, ds->cycles));
     }
     return MTX_OK;
 }
@@ -362,7 +372,7 @@ static int score_split(runner *r, const char *split, long limit, long sample, in
     mtx_dataset_free(&d);
     if (st) return mtx_fail("run");
     const double wps = secs > 0 ? n / secs : 0;
-    const char *plan = strrchr(r->plan_name[0], '/') ? strrchr(r->plan_name[0], '/') + 1 : r->plan_name[0];
+    const char *plan = plan_base(r->plan_name[0]);
     if (json) {
         printf("{\"split\":\"%s\",\"words\":%d,\"per\":%.4f,\"wer\":%.4f,\"words_per_s\":%.1f,\"plan\":\"%s\","
                "\"backend\":\"%s\"", split, n, mtx_score_per(&sc), mtx_score_wer(&sc), wps, plan, backend);
@@ -385,7 +395,7 @@ static int score_split(runner *r, const char *split, long limit, long sample, in
         printf(" %9.0f", wps);
         if (r->cycles && n)
             printf("  %.0f cycles/word, PE use %.1f%%", (double)r->cycles / n,
-                   100.0 * (double)r->busy_pe / ((double)r->cycles * MTX_PE_ROWS * MTX_PE_COLS));
+                   pe_use(r->busy_pe, r->cycles));
         if (against) printf("   %d of %d differ (%s %.0f words/s)", differ, n, against, against_secs > 0 ? n / against_secs : 0);
         printf("\n");
     } else {
@@ -395,7 +405,7 @@ static int score_split(runner *r, const char *split, long limit, long sample, in
         if (r->cycles && n)
             printf("simulated: %llu cycles (%.0f a word), %llu busy PE-cycles (PE use %.1f%% of %d x %d)\n",
                    (unsigned long long)r->cycles, (double)r->cycles / n, (unsigned long long)r->busy_pe,
-                   100.0 * (double)r->busy_pe / ((double)r->cycles * MTX_PE_ROWS * MTX_PE_COLS), MTX_PE_ROWS,
+                   pe_use(r->busy_pe, r->cycles), MTX_PE_ROWS,
                    MTX_PE_COLS);
         if (against)
             printf("against %s: %d of %d words differ (%s %.0f words/s)\n", against, differ, n, against,
@@ -499,7 +509,7 @@ int mtx_cmd_run(int argc, char **argv) {
         if (rn->cycles)
             fprintf(stderr, "simulated: %llu cycles, %llu busy PE-cycles (PE use %.1f%% of %d x %d)\n",
                     (unsigned long long)rn->cycles, (unsigned long long)rn->busy_pe,
-                    100.0 * (double)rn->busy_pe / ((double)rn->cycles * MTX_PE_ROWS * MTX_PE_COLS), MTX_PE_ROWS,
+                    pe_use(rn->busy_pe, rn->cycles), MTX_PE_ROWS,
                     MTX_PE_COLS);
     }
     runner_free(rn);
